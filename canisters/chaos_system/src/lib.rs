@@ -1,1 +1,174 @@
-//! chaos_system
+//! chaos_system: entry points only. Each decodes, authorizes, calls the core and returns; the
+//! logic lives in `chaos_manager`, request handling in `api`, effects in `effects` and `drive`.
+
+mod api;
+mod drive;
+mod effects;
+mod lifecycle;
+mod storage;
+
+use candid::Principal;
+use chaos_api::{
+    Drill, Error, EventsPage, GrantRoleArgs, InstallArg, ListDrillsArgs, Page, StartDrillArgs,
+    StartDrillReply, Status, TargetSpec, VerifyReport,
+};
+use chaos_manager::command;
+use chaos_manager::journal::Recorded;
+use chaos_manager::target::{ControlEvidence, Target};
+use chaos_manager::{DrillId, DurationNs, Role};
+use sha2::{Digest, Sha256};
+
+#[ic_cdk::init]
+fn init(arg: InstallArg) {
+    lifecycle::init(arg);
+}
+
+#[ic_cdk::post_upgrade]
+fn post_upgrade(arg: Option<InstallArg>) {
+    lifecycle::post_upgrade(arg);
+}
+
+#[ic_cdk::update]
+fn grant_role(args: GrantRoleArgs) -> Result<(), Error> {
+    let caller = api::caller();
+    api::record("grant_role", None, |s| {
+        command::grant_role(s, &caller, args.principal, args.role.into())
+    })
+    .map(|_| ())
+}
+
+#[ic_cdk::update]
+fn revoke_role(principal: Principal) -> Result<(), Error> {
+    let caller = api::caller();
+    api::record("revoke_role", None, |s| {
+        command::revoke_role(s, &caller, principal)
+    })
+    .map(|_| ())
+}
+
+#[ic_cdk::update]
+async fn register_target(spec: TargetSpec) -> Result<TargetSpec, Error> {
+    let caller = api::caller();
+    let target: Target = spec.into();
+    storage::read(|j| command::precheck_register(j.state(), &caller, &target))?;
+    let evidence = match effects::read_controllers(target.canister_id).await {
+        Ok(controllers) => ControlEvidence::Controllers(controllers),
+        Err(outcome) => ControlEvidence::StatusUnavailable(chaos_api::describe_outcome(&outcome)),
+    };
+    let id = target.canister_id;
+    // The state may have changed while we awaited: the core checks everything again.
+    api::record("register_target", None, |s| {
+        command::register_target(s, &caller, target, evidence)
+    })?;
+    api::target_spec(id)
+}
+
+#[ic_cdk::update]
+fn update_target(spec: TargetSpec) -> Result<TargetSpec, Error> {
+    let caller = api::caller();
+    let id = spec.canister_id;
+    api::record("update_target", None, |s| {
+        command::update_target(s, &caller, spec.into())
+    })?;
+    api::target_spec(id)
+}
+
+#[ic_cdk::update]
+fn remove_target(canister: Principal) -> Result<(), Error> {
+    let caller = api::caller();
+    api::record("remove_target", None, |s| {
+        command::remove_target(s, &caller, canister)
+    })
+    .map(|_| ())
+}
+
+#[ic_cdk::update]
+fn start_drill(args: StartDrillArgs) -> Result<StartDrillReply, Error> {
+    let caller = api::caller();
+    api::require(Role::Operator)?;
+    // Keys are scoped per caller and method, so two callers' keys never collide.
+    let key = args.idempotency_key.as_ref().map(|k| {
+        let mut h = Sha256::new();
+        h.update(b"start_drill");
+        h.update(caller.as_slice());
+        h.update(k);
+        h.finalize().to_vec()
+    });
+    if let Some(k) = &key {
+        let existing = storage::read(|j| j.log().lookup_idempotency_key(k, api::now().0));
+        if let Some(seq) = existing {
+            return Ok(StartDrillReply {
+                drill_id: seq,
+                duplicate: true,
+            });
+        }
+    }
+    let options = chaos_manager::drill::DrillOptions {
+        hold: DurationNs(args.hold_ns.unwrap_or(0)),
+    };
+    let recorded = api::record("start_drill", key, |s| {
+        command::start_drill(s, &caller, args.target, args.scenario.into(), options)
+    })?;
+    let first = recorded
+        .first()
+        .copied()
+        .expect("start_drill records one event");
+    drive::schedule();
+    Ok(StartDrillReply {
+        drill_id: DrillId(first.seq()).0,
+        duplicate: matches!(first, Recorded::Duplicate { .. }),
+    })
+}
+
+#[ic_cdk::query]
+fn get_drill(id: u64) -> Result<Drill, Error> {
+    api::get_drill(id)
+}
+
+#[ic_cdk::query]
+fn list_drills(args: ListDrillsArgs) -> Result<Vec<Drill>, Error> {
+    api::list_drills(args)
+}
+
+#[ic_cdk::query]
+fn list_targets(page: Page) -> Result<Vec<TargetSpec>, Error> {
+    api::list_targets(page)
+}
+
+#[ic_cdk::query]
+fn read_events(page: Page) -> Result<EventsPage, Error> {
+    api::read_events(page)
+}
+
+#[ic_cdk::query]
+fn verify_log(page: Page) -> Result<VerifyReport, Error> {
+    api::verify_log(page)
+}
+
+#[ic_cdk::query]
+fn self_check() -> Result<(), Error> {
+    api::self_check()
+}
+
+#[ic_cdk::query]
+fn status() -> Result<Status, Error> {
+    api::status()
+}
+
+ic_cdk::export_candid!();
+
+/// The exported interface equals `candid/chaos_system.did` (the contract).
+#[cfg(test)]
+mod candid_contract {
+    use candid_parser::utils::{service_equal, CandidSource};
+    use std::path::Path;
+
+    #[test]
+    fn exported_interface_equals_candid_file() {
+        let exported = super::__export_service();
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../candid/chaos_system.did");
+        if let Err(e) = service_equal(CandidSource::Text(&exported), CandidSource::File(&file)) {
+            panic!("candid/chaos_system.did and the code disagree: {e:?}\n\nexported:\n{exported}");
+        }
+    }
+}

@@ -1,1 +1,220 @@
-//! chaos_api
+//! Candid types of `candid/chaos_system.did`. Domain types stay in `chaos_manager`; these DTOs
+//! are the boundary, converted with `From`, so the API and the stable event encoding evolve
+//! separately.
+
+mod convert;
+mod error;
+pub mod render;
+
+pub use error::{Error, ErrorCode};
+
+use candid::{CandidType, Deserialize, Principal};
+
+/// Page sizes are capped so every query does bounded work.
+pub const MAX_PAGE: u64 = 100;
+/// `verify_log` checks at most this many entries per call.
+pub const MAX_VERIFY: u64 = 10_000;
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum InstallArg {
+    Init(InitArg),
+    Upgrade(Option<UpgradeArg>),
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct InitArg {
+    pub admins: Vec<Principal>,
+    pub dedup_window_ns: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpgradeArg {
+    pub dedup_window_ns: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Operator,
+    Auditor,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Criticality {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    CanisterLoss,
+    BadUpgrade,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TargetSpec {
+    pub canister_id: Principal,
+    pub name: String,
+    pub criticality: Criticality,
+    pub protected: bool,
+    pub rto_objective_ns: u64,
+    pub rpo_max_operations_lost: u64,
+    pub rpo_max_age_ns: u64,
+    pub probe_method: String,
+    pub allowed_scenarios: Vec<Scenario>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct GrantRoleArgs {
+    pub principal: Principal,
+    pub role: Role,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct StartDrillArgs {
+    pub target: Principal,
+    pub scenario: Scenario,
+    /// Time between the restore point and the disaster; default 0, at most 24 h.
+    pub hold_ns: Option<u64>,
+    /// A retry with the same key within the dedup window returns the same drill.
+    pub idempotency_key: Option<serde_bytes::ByteBuf>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct StartDrillReply {
+    pub drill_id: u64,
+    /// True when this call was a retry and no new drill was started.
+    pub duplicate: bool,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DrillState {
+    Running,
+    Finished,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    Failed,
+    Aborted,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub step: u16,
+    pub phase: String,
+    pub action: String,
+    pub effect: String,
+    pub started_at_ns: u64,
+    pub finished_at_ns: Option<u64>,
+    /// None while in flight.
+    pub succeeded: Option<bool>,
+    pub detail: String,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Criterion {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Rpo {
+    pub operations_lost: u64,
+    pub restore_point_age_ns: u64,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct DrillReport {
+    pub verdict: Verdict,
+    pub rto_ns: Option<u64>,
+    pub rpo: Option<Rpo>,
+    pub criteria: Vec<Criterion>,
+    pub finished_at_ns: u64,
+    pub abort_reason: Option<String>,
+    pub needs_attention: bool,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RestorePoint {
+    pub snapshot_id: serde_bytes::ByteBuf,
+    pub taken_at_ns: u64,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Drill {
+    pub id: u64,
+    pub target: Principal,
+    pub scenario: Scenario,
+    pub state: DrillState,
+    pub requested_by: Principal,
+    pub started_at_ns: u64,
+    pub hold_ns: u64,
+    pub rto_objective_ns: u64,
+    pub rpo_max_operations_lost: u64,
+    pub rpo_max_age_ns: u64,
+    pub restore_point: Option<RestorePoint>,
+    pub timeline: Vec<TimelineEntry>,
+    pub report: Option<DrillReport>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ListDrillsArgs {
+    pub target: Option<Principal>,
+    /// Drill ids are event sequence numbers; listing is newest first from `start` down.
+    pub start: Option<u64>,
+    pub length: Option<u64>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub start: u64,
+    pub length: u64,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct EventRecord {
+    pub seq: u64,
+    pub time_ns: u64,
+    pub kind: String,
+    pub caller: Principal,
+    pub correlation_id: String,
+    pub idempotency_key: Option<serde_bytes::ByteBuf>,
+    /// Human-readable rendering of the payload.
+    pub summary: String,
+    pub prev_hash: serde_bytes::ByteBuf,
+    pub hash: serde_bytes::ByteBuf,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct EventsPage {
+    pub events: Vec<EventRecord>,
+    pub total: u64,
+    pub tip_hash: serde_bytes::ByteBuf,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub start: u64,
+    pub end: u64,
+    pub checked: u64,
+    pub tip_hash: serde_bytes::ByteBuf,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub events: u64,
+    pub targets: u64,
+    pub drills: u64,
+    pub running_drills: u64,
+    pub upgrades: u64,
+    pub your_role: Option<Role>,
+}
+
+pub type UnitResult = Result<(), Error>;
+
+pub use convert::{describe_effect, describe_outcome};

@@ -1,0 +1,118 @@
+use crate::{Role, Scenario};
+use candid::{CandidType, Deserialize, Principal};
+use chaos_manager::CoreError;
+
+/// Every error of the interface: a typed code for programs and a message for people that says
+/// what to do next.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    AnonymousCaller,
+    NotAuthorized {
+        required: Role,
+        held: Option<Role>,
+    },
+    InvalidArgument {
+        field: String,
+    },
+    TargetNotFound {
+        canister_id: Principal,
+    },
+    TargetAlreadyRegistered {
+        canister_id: Principal,
+    },
+    TooManyTargets {
+        max: u64,
+    },
+    NotController {
+        canister_id: Principal,
+        chaos_system: Principal,
+    },
+    ControlUnverifiable {
+        canister_id: Principal,
+    },
+    TargetProtected {
+        canister_id: Principal,
+    },
+    ScenarioNotAllowed {
+        canister_id: Principal,
+        scenario: Scenario,
+    },
+    DrillInProgress {
+        canister_id: Principal,
+        drill_id: u64,
+    },
+    DrillNotFound {
+        drill_id: u64,
+    },
+    LastAdmin,
+    /// The event log refused the append; nothing was changed.
+    Storage,
+    Internal,
+}
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(field: &str, reason: impl std::fmt::Display) -> Self {
+        Error::new(
+            ErrorCode::InvalidArgument {
+                field: field.to_string(),
+            },
+            format!("invalid argument `{field}`: {reason}"),
+        )
+    }
+}
+
+impl From<CoreError> for Error {
+    fn from(e: CoreError) -> Self {
+        let message = e.to_string();
+        let code = match e {
+            CoreError::AnonymousCaller => ErrorCode::AnonymousCaller,
+            CoreError::NotAuthorized { required, held, .. } => ErrorCode::NotAuthorized {
+                required: required.into(),
+                held: held.map(Into::into),
+            },
+            CoreError::InvalidArgument { field, .. } => ErrorCode::InvalidArgument { field },
+            CoreError::TargetNotFound { canister } => ErrorCode::TargetNotFound {
+                canister_id: canister,
+            },
+            CoreError::TargetAlreadyRegistered { canister } => ErrorCode::TargetAlreadyRegistered {
+                canister_id: canister,
+            },
+            CoreError::TooManyTargets { max } => ErrorCode::TooManyTargets { max: max as u64 },
+            CoreError::NotController { canister, suite } => ErrorCode::NotController {
+                canister_id: canister,
+                chaos_system: suite,
+            },
+            CoreError::ControlUnverifiable { canister, .. } => ErrorCode::ControlUnverifiable {
+                canister_id: canister,
+            },
+            CoreError::TargetProtected { canister } => ErrorCode::TargetProtected {
+                canister_id: canister,
+            },
+            CoreError::ScenarioNotAllowed { canister, scenario } => ErrorCode::ScenarioNotAllowed {
+                canister_id: canister,
+                scenario: scenario.into(),
+            },
+            CoreError::DrillInProgress { canister, drill } => ErrorCode::DrillInProgress {
+                canister_id: canister,
+                drill_id: drill.0,
+            },
+            CoreError::DrillNotFound { drill } => ErrorCode::DrillNotFound { drill_id: drill.0 },
+            CoreError::LastAdmin => ErrorCode::LastAdmin,
+            CoreError::StepMismatch { .. } | CoreError::NotInitialized => ErrorCode::Internal,
+        };
+        Error { code, message }
+    }
+}

@@ -1,0 +1,173 @@
+//! Effects the core asks a shell to perform, and the outcomes a shell feeds back.
+//!
+//! The core never performs I/O. A shell (the `chaos_system` canister with ic-cdk calls, or
+//! `fleet_sim` natively) executes each [`Effect`] and reports an [`Outcome`], which the core
+//! turns into events.
+
+use crate::ids::{SnapshotId, TimestampNs};
+use ic_principal::Principal;
+use minicbor::{Decode, Encode};
+
+/// The smallest valid WebAssembly module: it exports no methods. Installed as an upgrade it
+/// simulates a broken release (every call to the canister is then rejected).
+pub const BROKEN_MODULE: &[u8] = b"\x00asm\x01\x00\x00\x00";
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Effect {
+    /// `canister_status`, to check that the suite controls the target.
+    #[n(0)]
+    ReadControllers {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+    },
+    #[n(1)]
+    StopCanister {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+    },
+    #[n(2)]
+    StartCanister {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+    },
+    #[n(3)]
+    TakeSnapshot {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+        /// Rotate an older snapshot out (a canister holds at most 10).
+        #[n(1)]
+        replace: Option<SnapshotId>,
+    },
+    #[n(4)]
+    LoadSnapshot {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+        #[n(1)]
+        snapshot: SnapshotId,
+    },
+    #[n(5)]
+    UninstallCode {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+    },
+    /// `install_code` in upgrade mode with [`BROKEN_MODULE`].
+    #[n(6)]
+    InstallBrokenModule {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+    },
+    /// A bounded-wait query call of the target's probe method.
+    #[n(7)]
+    Probe {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+        #[n(1)]
+        method: String,
+    },
+    /// Resume no earlier than `until` (a timer in the canister, a clock jump in the simulator).
+    #[n(8)]
+    WaitUntil {
+        #[n(0)]
+        until: TimestampNs,
+    },
+}
+
+impl Effect {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Effect::ReadControllers { .. } => "read_controllers",
+            Effect::StopCanister { .. } => "stop_canister",
+            Effect::StartCanister { .. } => "start_canister",
+            Effect::TakeSnapshot { .. } => "take_canister_snapshot",
+            Effect::LoadSnapshot { .. } => "load_canister_snapshot",
+            Effect::UninstallCode { .. } => "uninstall_code",
+            Effect::InstallBrokenModule { .. } => "install_code(broken module)",
+            Effect::Probe { .. } => "probe",
+            Effect::WaitUntil { .. } => "wait",
+        }
+    }
+}
+
+/// What a target's probe method answered.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct StateProbe {
+    #[n(0)]
+    pub operation_count: u64,
+    #[cbor(n(1), with = "minicbor::bytes")]
+    pub state_hash: Vec<u8>,
+}
+
+/// IC reject codes, as the shell saw them (SysUnknown only on bounded-wait calls: the callee
+/// may or may not have acted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+#[cbor(index_only)]
+pub enum RejectCode {
+    #[n(1)]
+    SysFatal,
+    #[n(2)]
+    SysTransient,
+    #[n(3)]
+    DestinationInvalid,
+    #[n(4)]
+    CanisterReject,
+    #[n(5)]
+    CanisterError,
+    #[n(6)]
+    SysUnknown,
+    /// The call went through but the reply could not be decoded, or the call could not be made.
+    #[n(7)]
+    Local,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct CallFailure {
+    #[n(0)]
+    pub code: RejectCode,
+    #[n(1)]
+    pub message: String,
+}
+
+/// The result of one effect.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Outcome {
+    /// The effect completed and has nothing to report.
+    #[n(0)]
+    Done,
+    #[n(1)]
+    Controllers {
+        #[cbor(n(0), with = "crate::cbor::principals")]
+        controllers: Vec<Principal>,
+    },
+    #[n(2)]
+    SnapshotTaken {
+        #[n(0)]
+        id: SnapshotId,
+        #[n(1)]
+        taken_at: TimestampNs,
+    },
+    #[n(3)]
+    Probed {
+        #[n(0)]
+        probe: StateProbe,
+    },
+    #[n(4)]
+    Failed {
+        #[n(0)]
+        failure: CallFailure,
+    },
+}
+
+impl Outcome {
+    pub fn failed(code: RejectCode, message: impl Into<String>) -> Self {
+        Outcome::Failed {
+            failure: CallFailure {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Outcome::Failed { .. })
+    }
+}

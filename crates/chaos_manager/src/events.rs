@@ -1,0 +1,143 @@
+//! Domain events: the only way state changes. Encoded with minicbor under stable numeric tags;
+//! a retired tag is never reused, and old variants stay decodable so old logs replay.
+//!
+//! Payload encoding, version 1: one byte `EVENT_ENCODING_V1`, then the CBOR of [`Event`].
+
+use crate::auth::Role;
+use crate::drill::{DrillOptions, DrillReport, Objectives, ScenarioKind};
+use crate::effect::{Effect, Outcome};
+use crate::ids::{DrillId, SnapshotId};
+use crate::target::Target;
+use ic_principal::Principal;
+use minicbor::{Decode, Encode};
+
+pub const EVENT_ENCODING_V1: u8 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Event {
+    /// First event of every log.
+    #[n(0)]
+    Init {
+        #[cbor(n(0), with = "crate::cbor::principals")]
+        admins: Vec<Principal>,
+        /// The canister (or simulated canister) the suite runs as.
+        #[cbor(n(1), with = "crate::cbor::principal")]
+        suite: Principal,
+        /// Idempotency-key window of the log, when not the default.
+        #[n(2)]
+        dedup_window_ns: Option<u64>,
+    },
+    /// Recorded by every `post_upgrade`.
+    #[n(1)]
+    Upgrade {
+        #[n(0)]
+        version: String,
+        /// A new idempotency-key window, if the upgrade changed it.
+        #[n(1)]
+        dedup_window_ns: Option<u64>,
+    },
+    #[n(2)]
+    RoleGranted {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        principal: Principal,
+        #[n(1)]
+        role: Role,
+    },
+    #[n(3)]
+    RoleRevoked {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        principal: Principal,
+    },
+    #[n(4)]
+    TargetRegistered {
+        #[n(0)]
+        target: Target,
+    },
+    #[n(5)]
+    TargetUpdated {
+        #[n(0)]
+        target: Target,
+    },
+    #[n(6)]
+    TargetRemoved {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+    },
+    /// The drill's id is this event's sequence number.
+    #[n(7)]
+    DrillStarted {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        target: Principal,
+        #[n(1)]
+        scenario: ScenarioKind,
+        #[n(2)]
+        options: DrillOptions,
+        #[n(3)]
+        objectives: Objectives,
+        /// The suite's previous snapshot of this target, replaced by the new restore point
+        /// (a canister holds at most 10 snapshots).
+        #[n(4)]
+        rotate_snapshot: Option<SnapshotId>,
+    },
+    /// Journaled before the effect is performed.
+    #[n(8)]
+    DrillStepStarted {
+        #[n(0)]
+        drill: DrillId,
+        #[n(1)]
+        step: u16,
+        #[n(2)]
+        effect: Effect,
+    },
+    #[n(9)]
+    DrillStepCompleted {
+        #[n(0)]
+        drill: DrillId,
+        #[n(1)]
+        step: u16,
+        #[n(2)]
+        outcome: Outcome,
+    },
+    #[n(10)]
+    DrillFinished {
+        #[n(0)]
+        drill: DrillId,
+        #[n(1)]
+        report: DrillReport,
+    },
+}
+
+impl Event {
+    /// Short snake_case name stored as the envelope's `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Init { .. } => "init",
+            Event::Upgrade { .. } => "upgrade",
+            Event::RoleGranted { .. } => "role_granted",
+            Event::RoleRevoked { .. } => "role_revoked",
+            Event::TargetRegistered { .. } => "target_registered",
+            Event::TargetUpdated { .. } => "target_updated",
+            Event::TargetRemoved { .. } => "target_removed",
+            Event::DrillStarted { .. } => "drill_started",
+            Event::DrillStepStarted { .. } => "drill_step_started",
+            Event::DrillStepCompleted { .. } => "drill_step_completed",
+            Event::DrillFinished { .. } => "drill_finished",
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut buf = vec![EVENT_ENCODING_V1];
+        minicbor::encode(self, &mut buf).expect("encoding into a Vec cannot fail");
+        buf
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Event, String> {
+        match bytes.split_first() {
+            Some((&EVENT_ENCODING_V1, rest)) => {
+                minicbor::decode(rest).map_err(|e| format!("undecodable event: {e}"))
+            }
+            Some((v, _)) => Err(format!("unknown event encoding version {v}")),
+            None => Err("empty event payload".into()),
+        }
+    }
+}

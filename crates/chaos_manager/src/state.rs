@@ -1,0 +1,144 @@
+//! The model: a fold of the event log. [`State::apply`] is the one mutation path, used alike
+//! when an event is first recorded and when the log is replayed after an upgrade.
+
+use crate::auth::Role;
+use crate::drill::{Drill, DrillStatus};
+use crate::events::Event;
+use crate::ids::{DrillId, SnapshotId, TimestampNs};
+use crate::target::Target;
+use ic_principal::Principal;
+use std::collections::BTreeMap;
+
+/// What the log's envelope says about an event besides its payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventMeta {
+    pub seq: u64,
+    pub time: TimestampNs,
+    pub caller: Principal,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    pub suite: Option<Principal>,
+    pub roles: BTreeMap<Principal, Role>,
+    pub targets: BTreeMap<Principal, Target>,
+    pub drills: BTreeMap<DrillId, Drill>,
+    /// Latest restore-point snapshot the suite took of each target.
+    pub snapshots: BTreeMap<Principal, SnapshotId>,
+    pub upgrades: Vec<(TimestampNs, String)>,
+    /// The log's idempotency-key window when configured (None: the log's default).
+    pub dedup_window_ns: Option<u64>,
+    pub events_applied: u64,
+}
+
+impl State {
+    pub fn role_of(&self, p: &Principal) -> Option<Role> {
+        self.roles.get(p).copied()
+    }
+
+    pub fn admins(&self) -> impl Iterator<Item = &Principal> {
+        self.roles
+            .iter()
+            .filter(|(_, r)| **r == Role::Admin)
+            .map(|(p, _)| p)
+    }
+
+    pub fn running_drill_on(&self, target: &Principal) -> Option<DrillId> {
+        self.drills
+            .values()
+            .find(|d| d.target == *target && d.is_running())
+            .map(|d| d.id)
+    }
+
+    pub fn running_drills(&self) -> impl Iterator<Item = &Drill> {
+        self.drills.values().filter(|d| d.is_running())
+    }
+
+    pub fn apply(&mut self, meta: &EventMeta, event: &Event) {
+        self.events_applied += 1;
+        match event {
+            Event::Init {
+                admins,
+                suite,
+                dedup_window_ns,
+            } => {
+                self.suite = Some(*suite);
+                self.dedup_window_ns = *dedup_window_ns;
+                for a in admins {
+                    self.roles.insert(*a, Role::Admin);
+                }
+            }
+            Event::Upgrade {
+                version,
+                dedup_window_ns,
+            } => {
+                self.upgrades.push((meta.time, version.clone()));
+                if dedup_window_ns.is_some() {
+                    self.dedup_window_ns = *dedup_window_ns;
+                }
+            }
+            Event::RoleGranted { principal, role } => {
+                self.roles.insert(*principal, *role);
+            }
+            Event::RoleRevoked { principal } => {
+                self.roles.remove(principal);
+            }
+            Event::TargetRegistered { target } | Event::TargetUpdated { target } => {
+                self.targets.insert(target.canister_id, target.clone());
+            }
+            Event::TargetRemoved { canister } => {
+                self.targets.remove(canister);
+            }
+            Event::DrillStarted {
+                target,
+                scenario,
+                options,
+                objectives,
+                rotate_snapshot,
+            } => {
+                let id = DrillId(meta.seq);
+                let suite = self.suite.unwrap_or(Principal::management_canister());
+                self.drills.insert(
+                    id,
+                    Drill::new(
+                        id,
+                        *target,
+                        suite,
+                        *scenario,
+                        options.clone(),
+                        objectives.clone(),
+                        meta.caller,
+                        meta.time,
+                        rotate_snapshot.clone(),
+                    ),
+                );
+            }
+            Event::DrillStepStarted {
+                drill,
+                step,
+                effect,
+            } => {
+                if let Some(d) = self.drills.get_mut(drill) {
+                    d.on_step_started(*step, effect.clone(), meta.time);
+                }
+            }
+            Event::DrillStepCompleted {
+                drill,
+                step,
+                outcome,
+            } => {
+                if let Some(d) = self.drills.get_mut(drill) {
+                    d.on_step_completed(*step, outcome.clone(), meta.time);
+                    if let Some((id, _)) = &d.restore_point {
+                        self.snapshots.insert(d.target, id.clone());
+                    }
+                }
+            }
+            Event::DrillFinished { drill, report } => {
+                if let Some(d) = self.drills.get_mut(drill) {
+                    d.status = DrillStatus::Finished(report.clone());
+                }
+            }
+        }
+    }
+}
