@@ -5,7 +5,7 @@
 //! reads are bounded-wait too. Lifecycle operations go through ic-cdk-management-canister.
 
 use candid::{CandidType, Deserialize, Principal};
-use chaos_manager::effect::{Effect, Outcome, RejectCode, StateProbe, BROKEN_MODULE};
+use chaos_manager::effect::{Effect, Outcome, RejectCode, SnapshotInfo, StateProbe, BROKEN_MODULE};
 use chaos_manager::{SnapshotId, TimestampNs};
 use ic_cdk::call::{Call, CallFailed, RejectCode as IcRejectCode};
 use ic_cdk_management_canister as mgmt;
@@ -13,16 +13,18 @@ use ic_cdk_management_canister as mgmt;
 /// Seconds a probe may take before the system gives up on it (answer: SysUnknown).
 const PROBE_TIMEOUT_SECS: u32 = 60;
 
-/// The part of `canister_status` we read. Our own mirror type: newer replicas add fields and
-/// older ones omit them, so only what we need is required (Candid ignores extra fields).
+/// The part of `canister_info` we read. Our own mirror type: newer replicas add fields (and
+/// new change kinds in `recent_changes`, which we do not request), so only what we need is
+/// required (Candid skips the rest).
 #[derive(CandidType, Deserialize)]
-struct StatusReply {
-    settings: SettingsReply,
+struct InfoReply {
+    controllers: Vec<Principal>,
 }
 
 #[derive(CandidType, Deserialize)]
-struct SettingsReply {
-    controllers: Vec<Principal>,
+struct InfoArgs {
+    canister_id: Principal,
+    num_requested_changes: Option<u64>,
 }
 
 #[derive(CandidType, Deserialize)]
@@ -88,24 +90,43 @@ pub async fn perform(effect: &Effect) -> Outcome {
             .await,
         ),
         Effect::Probe { canister, method } => probe(*canister, method).await,
+        Effect::ListSnapshots { canister } => {
+            let args = mgmt::ListCanisterSnapshotsArgs {
+                canister_id: *canister,
+            };
+            match mgmt::list_canister_snapshots(&args).await {
+                Ok(list) => Outcome::Snapshots {
+                    snapshots: list
+                        .into_iter()
+                        .map(|s| SnapshotInfo {
+                            id: SnapshotId(s.id),
+                            taken_at: TimestampNs(s.taken_at_timestamp),
+                        })
+                        .collect(),
+                },
+                Err(e) => mgmt_failure(e),
+            }
+        }
         // Waits are performed by the driver with a timer, never here.
         Effect::WaitUntil { .. } => Outcome::Done,
     }
 }
 
-/// Reads the controllers of `canister` (only a controller may read its status).
+/// Reads the controllers of `canister` with `canister_info`, which any canister may call, so
+/// a canister the suite does not control is reported as such rather than as unreadable.
 pub async fn read_controllers(canister: Principal) -> Result<Vec<Principal>, Outcome> {
-    let arg = mgmt::CanisterStatusArgs {
+    let arg = InfoArgs {
         canister_id: canister,
+        num_requested_changes: Some(0),
     };
-    let reply = Call::bounded_wait(Principal::management_canister(), "canister_status")
+    let reply = Call::bounded_wait(Principal::management_canister(), "canister_info")
         .with_arg(arg)
         .await
         .map_err(call_failure)?;
-    let status: StatusReply = reply
-        .candid()
-        .map_err(|e| Outcome::failed(RejectCode::Local, format!("undecodable status: {e}")))?;
-    Ok(status.settings.controllers)
+    let info: InfoReply = reply.candid().map_err(|e| {
+        Outcome::failed(RejectCode::Local, format!("undecodable canister_info: {e}"))
+    })?;
+    Ok(info.controllers)
 }
 
 async fn probe(canister: Principal, method: &str) -> Outcome {

@@ -16,7 +16,6 @@ use chaos_manager::command;
 use chaos_manager::journal::Recorded;
 use chaos_manager::target::{ControlEvidence, Target};
 use chaos_manager::{DrillId, DurationNs, Role};
-use sha2::{Digest, Sha256};
 
 #[ic_cdk::init]
 fn init(arg: InstallArg) {
@@ -86,22 +85,18 @@ fn remove_target(canister: Principal) -> Result<(), Error> {
 fn start_drill(args: StartDrillArgs) -> Result<StartDrillReply, Error> {
     let caller = api::caller();
     api::require(Role::Operator)?;
-    // Keys are scoped per caller and method, so two callers' keys never collide.
-    let key = args.idempotency_key.as_ref().map(|k| {
-        let mut h = Sha256::new();
-        h.update(b"start_drill");
-        h.update(caller.as_slice());
-        h.update(k);
-        h.finalize().to_vec()
-    });
-    if let Some(k) = &key {
-        let existing = storage::read(|j| j.log().lookup_idempotency_key(k, api::now().0));
-        if let Some(seq) = existing {
-            return Ok(StartDrillReply {
-                drill_id: seq,
-                duplicate: true,
-            });
-        }
+    let key = args
+        .idempotency_key
+        .as_ref()
+        .map(|k| command::idempotency_key("start_drill", &caller, k));
+    if let Some(seq) = key
+        .as_ref()
+        .and_then(|k| storage::read(|j| j.find_duplicate(k, api::now())))
+    {
+        return Ok(StartDrillReply {
+            drill_id: seq,
+            duplicate: true,
+        });
     }
     let options = chaos_manager::drill::DrillOptions {
         hold: DurationNs(args.hold_ns.unwrap_or(0)),

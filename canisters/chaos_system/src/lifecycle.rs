@@ -53,10 +53,9 @@ pub fn post_upgrade(arg: Option<InstallArg>) {
         }
     };
     storage::open(LogConfig::default());
+    // The journal restores the configured dedup window from the log; an Upgrade event with a
+    // new window changes it.
     storage::mutate(|j| {
-        if let Some(w) = upgrade.dedup_window_ns.or(j.state().dedup_window_ns) {
-            j.log_mut().set_dedup_window(w);
-        }
         j.record(
             TimestampNs(ic_cdk::api::time()),
             &RecordContext::new(ic_cdk::api::msg_caller(), "upgrade"),

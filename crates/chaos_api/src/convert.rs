@@ -149,6 +149,7 @@ pub fn describe_effect(e: &Effect) -> String {
         }
         Effect::WaitUntil { until } => format!("wait until {} ns", until.0),
         Effect::ReadControllers { canister }
+        | Effect::ListSnapshots { canister }
         | Effect::StopCanister { canister }
         | Effect::StartCanister { canister }
         | Effect::UninstallCode { canister }
@@ -177,6 +178,15 @@ pub fn describe_outcome(o: &Outcome) -> String {
             hex_prefix(&probe.state_hash)
         ),
         Outcome::Failed { failure } => format!("{:?}: {}", failure.code, failure.message),
+        Outcome::Snapshots { snapshots } => format!(
+            "{} snapshots: {}",
+            snapshots.len(),
+            snapshots
+                .iter()
+                .map(|s| s.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 

@@ -120,6 +120,17 @@ pub fn remove_target(
     Ok(vec![Event::TargetRemoved { canister }])
 }
 
+/// The log's idempotency key for a caller's retry key: scoped per method and caller, so two
+/// callers' keys never collide. Both shells derive keys here.
+pub fn idempotency_key(method: &str, caller: &Principal, key: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    h.update(caller.as_slice());
+    h.update(key);
+    h.finalize().to_vec()
+}
+
 pub fn start_drill(
     state: &State,
     caller: &Principal,

@@ -14,7 +14,8 @@ pub const BROKEN_MODULE: &[u8] = b"\x00asm\x01\x00\x00\x00";
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum Effect {
-    /// `canister_status`, to check that the suite controls the target.
+    /// The target's controllers, read with `canister_info` (any canister may call it, so a
+    /// target the suite does not control answers too, and the core can say so precisely).
     #[n(0)]
     ReadControllers {
         #[cbor(n(0), with = "crate::cbor::principal")]
@@ -70,6 +71,12 @@ pub enum Effect {
         #[n(0)]
         until: TimestampNs,
     },
+    /// `list_canister_snapshots`: which snapshots the target holds (at most 10).
+    #[n(9)]
+    ListSnapshots {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+    },
 }
 
 impl Effect {
@@ -84,9 +91,22 @@ impl Effect {
             Effect::InstallBrokenModule { .. } => "install_code(broken module)",
             Effect::Probe { .. } => "probe",
             Effect::WaitUntil { .. } => "wait",
+            Effect::ListSnapshots { .. } => "list_canister_snapshots",
         }
     }
 }
+
+/// A snapshot a canister holds.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SnapshotInfo {
+    #[n(0)]
+    pub id: SnapshotId,
+    #[n(1)]
+    pub taken_at: TimestampNs,
+}
+
+/// The most snapshots the IC keeps per canister.
+pub const MAX_SNAPSHOTS_PER_CANISTER: usize = 10;
 
 /// What a target's probe method answered.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -154,6 +174,11 @@ pub enum Outcome {
     Failed {
         #[n(0)]
         failure: CallFailure,
+    },
+    #[n(5)]
+    Snapshots {
+        #[n(0)]
+        snapshots: Vec<SnapshotInfo>,
     },
 }
 

@@ -100,9 +100,18 @@ pub struct Journal<M: Memory> {
 impl<M: Memory> Journal<M> {
     /// Opens the log in `mem` and rebuilds the state by replaying every event.
     pub fn open(mem: LogMemories<M>, config: LogConfig) -> Result<Self, JournalError> {
-        let log = EventLog::init(mem, config)?;
+        let mut log = EventLog::init(mem, config)?;
         let state = replay(&log, u64::MAX)?;
+        // The idempotency window is state (set by Init or an Upgrade), not code.
+        if let Some(w) = state.dedup_window_ns {
+            log.set_dedup_window(w);
+        }
         Ok(Journal { log, state })
+    }
+
+    /// The sequence number an idempotency key was recorded at within the window, if any.
+    pub fn find_duplicate(&self, key: &[u8], now: TimestampNs) -> Option<u64> {
+        self.log.lookup_idempotency_key(key, now.0)
     }
 
     pub fn state(&self) -> &State {
@@ -164,6 +173,17 @@ impl<M: Memory> Journal<M> {
                     caller: ctx.caller,
                 };
                 self.state.apply(&meta, event);
+                if let Event::Init {
+                    dedup_window_ns: Some(w),
+                    ..
+                }
+                | Event::Upgrade {
+                    dedup_window_ns: Some(w),
+                    ..
+                } = event
+                {
+                    self.log.set_dedup_window(*w);
+                }
                 Recorded::Appended { seq }
             }
             AppendOutcome::Duplicate { seq } => Recorded::Duplicate { seq },

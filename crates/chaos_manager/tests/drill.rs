@@ -20,6 +20,7 @@ fn canister_loss_passes_and_measures_rpo_as_operations_lost() {
         [
             "read_controllers",
             "probe",
+            "list_canister_snapshots",
             "stop_canister",
             "take_canister_snapshot",
             "start_canister",
@@ -189,6 +190,7 @@ fn a_disaster_the_probe_does_not_notice_fails_the_detection_criterion() {
             taken_at: h_now(),
         },
         Effect::Probe { .. } => probe(4),
+        Effect::ListSnapshots { .. } => Outcome::Snapshots { snapshots: vec![] },
         _ => Outcome::Done,
     });
     let report = h.state.drills[&id].report().unwrap();
@@ -259,4 +261,105 @@ fn drill_finished_carries_the_report_and_the_drill_stops_running() {
         report: h.state.drills[&id].report().unwrap().clone(),
     };
     assert_eq!(Event::decode(&e.encode()).unwrap(), e);
+}
+
+#[test]
+fn an_injection_whose_reply_was_lost_is_recovered_when_the_target_is_down() {
+    let mut h = Harness::with_vault();
+    let id = h.start(ScenarioKind::CanisterLoss, DurationNs(0));
+    let mut healthy = healthy_target(2, 2);
+    let effects = h.run(id, |e| match e {
+        Effect::UninstallCode { .. } => {
+            // The uninstall acted, but its reply was lost.
+            healthy(e);
+            Outcome::failed(RejectCode::SysUnknown, "reply lost")
+        }
+        other => healthy(other),
+    });
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::LoadSnapshot { .. })));
+    let report = h.state.drills[&id].report().unwrap();
+    assert_eq!(report.verdict, Verdict::Passed, "{report:#?}");
+    assert!(!report.needs_attention);
+}
+
+#[test]
+fn a_stop_whose_reply_was_lost_is_undone_by_the_cleanup_restart() {
+    let mut h = Harness::with_vault();
+    let id = h.start(ScenarioKind::CanisterLoss, DurationNs(0));
+    let mut healthy = healthy_target(1, 1);
+    let effects = h.run(id, |e| match e {
+        Effect::StopCanister { .. } => Outcome::failed(RejectCode::SysUnknown, "reply lost"),
+        other => healthy(other),
+    });
+    assert!(matches!(effects.last(), Some(Effect::StartCanister { .. })));
+    let report = h.state.drills[&id].report().unwrap();
+    assert_eq!(report.verdict, Verdict::Aborted);
+    assert!(!report.needs_attention);
+}
+
+#[test]
+fn a_previous_snapshot_the_target_no_longer_holds_is_not_rotated() {
+    let mut h = Harness::with_vault();
+    let first = h.start(ScenarioKind::CanisterLoss, DurationNs(0));
+    h.run(first, healthy_target(1, 1));
+    let second = h.start(ScenarioKind::CanisterLoss, DurationNs(0));
+    let mut healthy = healthy_target(1, 1);
+    let effects = h.run(second, |e| match e {
+        Effect::ListSnapshots { .. } => Outcome::Snapshots { snapshots: vec![] },
+        other => healthy(other),
+    });
+    let replace = effects.iter().find_map(|e| match e {
+        Effect::TakeSnapshot { replace, .. } => Some(replace.clone()),
+        _ => None,
+    });
+    assert_eq!(replace, Some(None));
+    assert_eq!(
+        h.state.drills[&second].report().unwrap().verdict,
+        Verdict::Passed
+    );
+}
+
+#[test]
+fn ten_snapshots_none_of_them_the_suites_abort_before_stopping() {
+    let mut h = Harness::with_vault();
+    let id = h.start(ScenarioKind::CanisterLoss, DurationNs(0));
+    let mut healthy = healthy_target(1, 1);
+    let effects = h.run(id, |e| match e {
+        Effect::ListSnapshots { .. } => Outcome::Snapshots {
+            snapshots: (0..10u8)
+                .map(|i| chaos_manager::effect::SnapshotInfo {
+                    id: chaos_manager::SnapshotId(vec![i]),
+                    taken_at: h_now(),
+                })
+                .collect(),
+        },
+        other => healthy(other),
+    });
+    assert!(!effects
+        .iter()
+        .any(|e| matches!(e, Effect::StopCanister { .. })));
+    let report = h.state.drills[&id].report().unwrap();
+    assert_eq!(report.verdict, Verdict::Aborted);
+    assert!(report
+        .abort_reason
+        .as_deref()
+        .unwrap()
+        .contains("snapshot delete"));
+}
+
+#[test]
+fn a_target_down_before_the_drill_is_flagged() {
+    let mut h = Harness::with_vault();
+    let id = h.start(ScenarioKind::BadUpgrade, DurationNs(0));
+    let mut healthy = healthy_target(1, 1);
+    let effects = h.run(id, |e| match e {
+        Effect::Probe { .. } => Outcome::failed(RejectCode::CanisterError, "is stopped"),
+        other => healthy(other),
+    });
+    assert_eq!(effects.len(), 2);
+    let report = h.state.drills[&id].report().unwrap();
+    assert_eq!(report.verdict, Verdict::Aborted);
+    assert!(report.needs_attention);
 }

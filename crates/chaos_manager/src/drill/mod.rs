@@ -11,7 +11,7 @@ mod scenario;
 pub use report::{Criterion, DrillReport, RpoMeasurement, Verdict};
 pub use scenario::{Action, Phase, ScenarioKind, Step};
 
-use crate::effect::{Effect, Outcome, StateProbe};
+use crate::effect::{Effect, Outcome, StateProbe, MAX_SNAPSHOTS_PER_CANISTER};
 use crate::ids::{DrillId, DurationNs, SnapshotId, TimestampNs};
 use crate::target::RpoObjective;
 use ic_principal::Principal;
@@ -84,6 +84,10 @@ pub struct Drill {
     pub disaster_at: Option<TimestampNs>,
     pub restored: Option<(StateProbe, TimestampNs)>,
     rotate_snapshot: Option<SnapshotId>,
+    /// Snapshots the target held at preflight.
+    listed_snapshots: Option<Vec<SnapshotId>>,
+    /// Why the disaster injection reported failure; the detect probe decides what that means.
+    injection_failure: Option<String>,
 }
 
 /// The next thing a running drill needs: a step to issue, or nothing while a step is in flight.
@@ -130,6 +134,8 @@ impl Drill {
             disaster_at: None,
             restored: None,
             rotate_snapshot,
+            listed_snapshots: None,
+            injection_failure: None,
         }
     }
 
@@ -196,9 +202,10 @@ impl Drill {
             },
             Action::Stop => Effect::StopCanister { canister },
             Action::Start => Effect::StartCanister { canister },
+            Action::ListSnapshots => Effect::ListSnapshots { canister },
             Action::TakeSnapshot => Effect::TakeSnapshot {
                 canister,
-                replace: self.rotate_snapshot.clone(),
+                replace: self.rotation(),
             },
             Action::Wait => Effect::WaitUntil {
                 until: self
@@ -221,6 +228,15 @@ impl Drill {
         }
     }
 
+    /// The suite's previous snapshot of the target, to be replaced, if the target still holds it.
+    fn rotation(&self) -> Option<SnapshotId> {
+        let previous = self.rotate_snapshot.as_ref()?;
+        self.listed_snapshots
+            .as_ref()
+            .filter(|listed| listed.contains(previous))
+            .map(|_| previous.clone())
+    }
+
     /// Records that `next` was issued at `now` (fold of `DrillStepStarted`).
     pub fn on_step_started(&mut self, step: u16, effect: Effect, now: TimestampNs) {
         let (phase, action) = match self.next_step() {
@@ -232,6 +248,10 @@ impl Drill {
             && matches!(action, Action::UninstallCode | Action::InstallBrokenModule)
         {
             self.disaster_at = Some(now);
+        }
+        // A stop may act even when its reply is lost: from its issue on, a restart is owed.
+        if action == Action::Stop {
+            self.stopped_by_drill = true;
         }
         self.timeline.push(TimelineEntry {
             step,
@@ -266,12 +286,21 @@ impl Drill {
         let failure = self.step_failure(action, &outcome);
         self.record_observation(action, &outcome, now);
         self.cursor += 1;
-        if let Some(reason) = failure {
-            if phase.aborts_on_failure() {
+        match failure {
+            Some(reason) if is_injection(action) => self.injection_failure = Some(reason),
+            Some(reason) if phase.aborts_on_failure() => {
                 self.abort_reason = Some(format!(
                     "{} failed in phase {}: {reason}",
                     action.name(),
                     phase.name()
+                ));
+            }
+            _ => {}
+        }
+        if action == Action::ProbeExpectDown && !outcome.is_failure() {
+            if let Some(reason) = &self.injection_failure {
+                self.abort_reason = Some(format!(
+                    "the disaster could not be injected ({reason}) and the target still answers: nothing was destroyed"
                 ));
             }
         }
@@ -296,6 +325,17 @@ impl Drill {
                 }
             }
             (Action::TakeSnapshot, Outcome::SnapshotTaken { .. }) => None,
+            (Action::ListSnapshots, Outcome::Snapshots { snapshots }) => {
+                if snapshots.len() >= MAX_SNAPSHOTS_PER_CANISTER && self.rotation().is_none() {
+                    Some(format!(
+                        "{} holds {} snapshots (the most the IC keeps) and none is chaos_system's to replace; delete one with `dfx canister snapshot delete`",
+                        self.target,
+                        snapshots.len()
+                    ))
+                } else {
+                    None
+                }
+            }
             (
                 Action::ProbeBaseline | Action::ProbeBeforeDisaster | Action::ProbeVerify,
                 Outcome::Probed { .. },
@@ -315,8 +355,10 @@ impl Drill {
 
     fn record_observation(&mut self, action: Action, outcome: &Outcome, now: TimestampNs) {
         match (action, outcome) {
-            (Action::Stop, Outcome::Done) => self.stopped_by_drill = true,
             (Action::Start, Outcome::Done) => self.stopped_by_drill = false,
+            (Action::ListSnapshots, Outcome::Snapshots { snapshots }) => {
+                self.listed_snapshots = Some(snapshots.iter().map(|s| s.id.clone()).collect())
+            }
             (Action::TakeSnapshot, Outcome::SnapshotTaken { id, taken_at }) => {
                 self.restore_point = Some((id.clone(), *taken_at))
             }
@@ -345,4 +387,8 @@ impl Drill {
     pub(crate) fn owes_restart(&self) -> bool {
         self.stopped_by_drill
     }
+}
+
+fn is_injection(action: Action) -> bool {
+    matches!(action, Action::UninstallCode | Action::InstallBrokenModule)
 }

@@ -223,7 +223,12 @@ pub(super) fn compute(d: &Drill, now: TimestampNs) -> DrillReport {
     } else {
         Verdict::Failed
     };
-    let needs_attention = d.owes_restart() || (!aborted && d.restored.is_none());
+    // A target that did not answer its baseline probe was down before the drill touched it.
+    let down_before = matches!(
+        outcome_of(Action::ProbeBaseline, Phase::Preflight),
+        Some(Outcome::Failed { .. })
+    );
+    let needs_attention = d.owes_restart() || down_before || (!aborted && d.restored.is_none());
     DrillReport {
         verdict,
         rto,

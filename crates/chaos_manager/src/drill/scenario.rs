@@ -37,6 +37,7 @@ impl ScenarioKind {
         vec![
             Step::new(Preflight, VerifyControl),
             Step::new(Preflight, ProbeBaseline),
+            Step::new(Preflight, ListSnapshots),
             Step::new(RestorePoint, Stop),
             Step::new(RestorePoint, TakeSnapshot),
             Step::new(RestorePoint, Start),
@@ -90,8 +91,9 @@ impl Phase {
     }
 
     /// Before the disaster a failure aborts the drill (the target is restarted if the drill
-    /// stopped it). From the disaster on, the drill goes on: recovery is always attempted and
-    /// the failure shows in the criteria.
+    /// stopped it). A failed disaster injection is not trusted (the call may have acted before
+    /// its reply was lost): the detect probe decides. From the disaster on, the drill goes on:
+    /// recovery is always attempted and the failure shows in the criteria.
     pub fn aborts_on_failure(self) -> bool {
         matches!(
             self,
@@ -128,6 +130,10 @@ pub enum Action {
     LoadRestorePoint,
     #[n(11)]
     ProbeVerify,
+    /// Which snapshots the target holds, so the restore point rotates only the suite's own
+    /// previous snapshot and only if it still exists.
+    #[n(12)]
+    ListSnapshots,
 }
 
 impl Action {
@@ -145,6 +151,7 @@ impl Action {
             Action::ProbeExpectDown => "probe_expect_down",
             Action::LoadRestorePoint => "load_snapshot",
             Action::ProbeVerify => "probe_verify",
+            Action::ListSnapshots => "list_snapshots",
         }
     }
 }

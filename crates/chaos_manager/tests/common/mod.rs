@@ -5,7 +5,7 @@
 
 use chaos_manager::command;
 use chaos_manager::drill::{DrillOptions, ScenarioKind};
-use chaos_manager::effect::{Effect, Outcome, StateProbe};
+use chaos_manager::effect::{Effect, Outcome, SnapshotInfo, StateProbe};
 use chaos_manager::state::{EventMeta, State};
 use chaos_manager::target::{ControlEvidence, Criticality, RpoObjective, Target};
 use chaos_manager::{DrillId, DurationNs, Event, Role, SnapshotId, TimestampNs};
@@ -179,6 +179,12 @@ pub fn healthy_target(
             down = false;
             Outcome::Done
         }
+        Effect::ListSnapshots { .. } => Outcome::Snapshots {
+            snapshots: vec![SnapshotInfo {
+                id: SnapshotId(vec![7; 4]),
+                taken_at: TimestampNs(1),
+            }],
+        },
         Effect::Probe { .. } => {
             probes += 1;
             if down {
