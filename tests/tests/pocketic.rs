@@ -141,7 +141,7 @@ fn uncontrolled_canister(server: PathBuf) {
     let d = env.tick_until_finished(id);
     let report = d.report.unwrap();
     assert_eq!(report.verdict, Verdict::Aborted);
-    assert!(report.abort_reason.unwrap().contains("controller"));
+    assert!(report.abort_reason.unwrap().contains("is not a controller"));
     assert_eq!(env.vault_probe().state_hash, before.state_hash);
 }
 

@@ -17,10 +17,13 @@ pub mod drill;
 pub mod effect;
 pub mod error;
 pub mod events;
+pub mod hardening;
 pub mod ids;
 pub mod journal;
+pub mod readiness;
 pub mod state;
 pub mod target;
+pub mod vulnerability;
 
 pub use auth::Role;
 pub use error::CoreError;

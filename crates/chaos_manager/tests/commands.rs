@@ -119,7 +119,8 @@ fn registration_requires_the_suite_among_the_controllers() {
 fn registration_validates_the_spec() {
     let h = Harness::with_vault();
     let admin = principal(ADMIN);
-    let cases: Vec<(&str, Box<dyn Fn(&mut chaos_manager::target::Target)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut chaos_manager::target::Target)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("name", Box::new(|t| t.name = String::new())),
         ("name", Box::new(|t| t.name = "x".repeat(65))),
         (
