@@ -107,6 +107,10 @@ pub async fn perform(effect: &Effect) -> Outcome {
                 Err(e) => mgmt_failure(e),
             }
         }
+        Effect::UpdateSettings { .. } | Effect::CollectEvidence { .. } => Outcome::failed(
+            RejectCode::Local,
+            format!("{} is not performed by this version", effect.name()),
+        ),
         // Waits are performed by the driver with a timer, never here.
         Effect::WaitUntil { .. } => Outcome::Done,
     }

@@ -148,6 +148,10 @@ pub fn describe_effect(e: &Effect) -> String {
             format!("load_canister_snapshot {canister} {snapshot}")
         }
         Effect::WaitUntil { until } => format!("wait until {} ns", until.0),
+        Effect::UpdateSettings { canister, change } => {
+            format!("update_settings {canister} {change:?}")
+        }
+        Effect::CollectEvidence { canister } => format!("collect_evidence {canister}"),
         Effect::ReadControllers { canister }
         | Effect::ListSnapshots { canister }
         | Effect::StopCanister { canister }
@@ -178,6 +182,15 @@ pub fn describe_outcome(o: &Outcome) -> String {
             hex_prefix(&probe.state_hash)
         ),
         Outcome::Failed { failure } => format!("{:?}: {}", failure.code, failure.message),
+        Outcome::Evidence { evidence } => format!(
+            "evidence collected at {} ns (status {})",
+            evidence.collected_at.0,
+            if evidence.status.is_ok() {
+                "read"
+            } else {
+                "unreadable"
+            }
+        ),
         Outcome::Snapshots { snapshots } => format!(
             "{} snapshots: {}",
             snapshots.len(),

@@ -51,6 +51,22 @@ pub enum ErrorCode {
         drill_id: u64,
     },
     LastAdmin,
+    /// The hardening policy or plan was refused (unknown control, nothing to fix ...).
+    Hardening,
+    /// The vulnerability register refused the change (invalid transition ...).
+    Register,
+    NoScan {
+        canister_id: Principal,
+    },
+    HardeningRequestNotFound {
+        request_id: u64,
+    },
+    HardeningNotPending {
+        request_id: u64,
+    },
+    SelfApproval {
+        request_id: u64,
+    },
     /// The event log refused the append; nothing was changed.
     Storage,
     Internal,
@@ -111,6 +127,22 @@ impl From<CoreError> for Error {
             },
             CoreError::DrillNotFound { drill } => ErrorCode::DrillNotFound { drill_id: drill.0 },
             CoreError::LastAdmin => ErrorCode::LastAdmin,
+            CoreError::Hardening(_) => ErrorCode::Hardening,
+            CoreError::Register(_) => ErrorCode::Register,
+            CoreError::NoScan { canister } => ErrorCode::NoScan {
+                canister_id: canister,
+            },
+            CoreError::HardeningRequestNotFound { request } => {
+                ErrorCode::HardeningRequestNotFound {
+                    request_id: request,
+                }
+            }
+            CoreError::HardeningNotPending { request } => ErrorCode::HardeningNotPending {
+                request_id: request,
+            },
+            CoreError::SelfApproval { request } => ErrorCode::SelfApproval {
+                request_id: request,
+            },
             CoreError::StepMismatch { .. } | CoreError::NotInitialized => ErrorCode::Internal,
         };
         Error { code, message }

@@ -4,6 +4,7 @@
 //! `fleet_sim` natively) executes each [`Effect`] and reports an [`Outcome`], which the core
 //! turns into events.
 
+use crate::hardening::{Evidence, SettingsChange};
 use crate::ids::{SnapshotId, TimestampNs};
 use ic_principal::Principal;
 use minicbor::{Decode, Encode};
@@ -77,6 +78,20 @@ pub enum Effect {
         #[cbor(n(0), with = "crate::cbor::principal")]
         canister: Principal,
     },
+    /// `update_settings` with the fields of `change` that are set.
+    #[n(10)]
+    UpdateSettings {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+        #[n(1)]
+        change: SettingsChange,
+    },
+    /// Reads everything a hardening scan needs (`canister_status`, `list_canister_snapshots`).
+    #[n(11)]
+    CollectEvidence {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+    },
 }
 
 impl Effect {
@@ -92,6 +107,8 @@ impl Effect {
             Effect::Probe { .. } => "probe",
             Effect::WaitUntil { .. } => "wait",
             Effect::ListSnapshots { .. } => "list_canister_snapshots",
+            Effect::UpdateSettings { .. } => "update_settings",
+            Effect::CollectEvidence { .. } => "collect_evidence",
         }
     }
 }
@@ -179,6 +196,11 @@ pub enum Outcome {
     Snapshots {
         #[n(0)]
         snapshots: Vec<SnapshotInfo>,
+    },
+    #[n(6)]
+    Evidence {
+        #[n(0)]
+        evidence: Box<Evidence>,
     },
 }
 

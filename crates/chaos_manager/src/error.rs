@@ -2,7 +2,9 @@
 
 use crate::auth::Role;
 use crate::drill::ScenarioKind;
+use crate::hardening::HardeningError;
 use crate::ids::DrillId;
+use crate::vulnerability::RegisterError;
 use ic_principal::Principal;
 use std::fmt;
 
@@ -56,6 +58,22 @@ pub enum CoreError {
     },
     LastAdmin,
     NotInitialized,
+    Hardening(HardeningError),
+    Register(RegisterError),
+    /// Scan the target first.
+    NoScan {
+        canister: Principal,
+    },
+    HardeningRequestNotFound {
+        request: u64,
+    },
+    HardeningNotPending {
+        request: u64,
+    },
+    /// Four eyes: the proposer of a hardening request may not approve it.
+    SelfApproval {
+        request: u64,
+    },
 }
 
 impl fmt::Display for CoreError {
@@ -122,6 +140,22 @@ impl fmt::Display for CoreError {
                 "refusing to remove the last admin: grant admin to another principal first"
             ),
             CoreError::NotInitialized => write!(f, "the log has no Init event"),
+            CoreError::Hardening(e) => write!(f, "{e}"),
+            CoreError::Register(e) => write!(f, "{e}"),
+            CoreError::NoScan { canister } => {
+                write!(f, "{canister} has not been scanned yet; run scan_targets first")
+            }
+            CoreError::HardeningRequestNotFound { request } => {
+                write!(f, "hardening request {request} does not exist")
+            }
+            CoreError::HardeningNotPending { request } => write!(
+                f,
+                "hardening request {request} is not pending (already decided or performed)"
+            ),
+            CoreError::SelfApproval { request } => write!(
+                f,
+                "hardening request {request} must be approved by another admin than its proposer"
+            ),
         }
     }
 }

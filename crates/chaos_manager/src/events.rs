@@ -6,8 +6,11 @@
 use crate::auth::Role;
 use crate::drill::{DrillOptions, DrillReport, Objectives, ScenarioKind};
 use crate::effect::{Effect, Outcome};
-use crate::ids::{DrillId, SnapshotId};
+use crate::hardening::{HardeningPlan, HardeningPolicy, ScanReport};
+use crate::ids::{DrillId, DurationNs, SnapshotId};
+use crate::readiness::ReadinessAssessment;
 use crate::target::Target;
+use crate::vulnerability::RegisterChange;
 use ic_principal::Principal;
 use minicbor::{Decode, Encode};
 
@@ -105,6 +108,59 @@ pub enum Event {
         #[n(1)]
         report: DrillReport,
     },
+    #[n(11)]
+    HardeningPolicySet {
+        #[n(0)]
+        policy: Box<HardeningPolicy>,
+    },
+    /// A scan, self-contained (it holds the evidence it read).
+    #[n(12)]
+    TargetScanned {
+        #[n(0)]
+        report: Box<ScanReport>,
+    },
+    /// Changes of the vulnerability register, folded in order.
+    #[n(13)]
+    FindingsChanged {
+        #[n(0)]
+        changes: Vec<RegisterChange>,
+    },
+    /// The request's id is this event's sequence number.
+    #[n(14)]
+    HardeningRequested {
+        #[n(0)]
+        plan: Box<HardeningPlan>,
+        #[n(1)]
+        before_score: u8,
+    },
+    #[n(15)]
+    HardeningDecided {
+        #[n(0)]
+        request: u64,
+        #[n(1)]
+        approved: bool,
+        #[n(2)]
+        note: String,
+    },
+    #[n(16)]
+    HardeningFinished {
+        #[n(0)]
+        request: u64,
+        #[n(1)]
+        outcomes: Vec<(String, Outcome)>,
+        #[n(2)]
+        after_score: u8,
+    },
+    #[n(17)]
+    ReadinessAssessed {
+        #[n(0)]
+        assessment: Box<ReadinessAssessment>,
+    },
+    #[n(18)]
+    ScanScheduleSet {
+        #[n(0)]
+        interval: Option<DurationNs>,
+    },
 }
 
 impl Event {
@@ -122,6 +178,14 @@ impl Event {
             Event::DrillStepStarted { .. } => "drill_step_started",
             Event::DrillStepCompleted { .. } => "drill_step_completed",
             Event::DrillFinished { .. } => "drill_finished",
+            Event::HardeningPolicySet { .. } => "hardening_policy_set",
+            Event::TargetScanned { .. } => "target_scanned",
+            Event::FindingsChanged { .. } => "findings_changed",
+            Event::HardeningRequested { .. } => "hardening_requested",
+            Event::HardeningDecided { .. } => "hardening_decided",
+            Event::HardeningFinished { .. } => "hardening_finished",
+            Event::ReadinessAssessed { .. } => "readiness_assessed",
+            Event::ScanScheduleSet { .. } => "scan_schedule_set",
         }
     }
 

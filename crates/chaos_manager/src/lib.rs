@@ -10,6 +10,7 @@
 //! - [`effect`]: what a shell performs for the core and the outcomes it reports back.
 //! - [`journal`]: the event log plus the folded state, shared by both shells.
 
+pub mod assurance;
 pub mod auth;
 pub mod cbor;
 pub mod command;

@@ -1,6 +1,7 @@
 //! The model: a fold of the event log. [`State::apply`] is the one mutation path, used alike
 //! when an event is first recorded and when the log is replayed after an upgrade.
 
+use crate::assurance::AssuranceState;
 use crate::auth::Role;
 use crate::drill::{Drill, DrillStatus};
 use crate::events::Event;
@@ -29,6 +30,7 @@ pub struct State {
     /// The log's idempotency-key window when configured (None: the log's default).
     pub dedup_window_ns: Option<u64>,
     pub events_applied: u64,
+    pub assurance: AssuranceState,
 }
 
 impl State {
@@ -138,6 +140,17 @@ impl State {
                 if let Some(d) = self.drills.get_mut(drill) {
                     d.status = DrillStatus::Finished(report.clone());
                 }
+            }
+            Event::HardeningPolicySet { .. }
+            | Event::TargetScanned { .. }
+            | Event::FindingsChanged { .. }
+            | Event::HardeningRequested { .. }
+            | Event::HardeningDecided { .. }
+            | Event::HardeningFinished { .. }
+            | Event::ReadinessAssessed { .. }
+            | Event::ScanScheduleSet { .. } => {
+                self.assurance
+                    .apply(meta.seq, meta.time, meta.caller, event)
             }
         }
     }

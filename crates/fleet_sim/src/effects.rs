@@ -12,6 +12,8 @@ pub fn target_of(effect: &Effect) -> Option<Principal> {
     match effect {
         Effect::ReadControllers { canister }
         | Effect::ListSnapshots { canister }
+        | Effect::UpdateSettings { canister, .. }
+        | Effect::CollectEvidence { canister }
         | Effect::StopCanister { canister }
         | Effect::StartCanister { canister }
         | Effect::TakeSnapshot { canister, .. }
@@ -59,6 +61,10 @@ pub fn perform(
         Effect::LoadSnapshot { snapshot, .. } => c.load_snapshot(suite, snapshot).map(done),
         Effect::Probe { method, .. } => c.probe(method).map(|probe| Outcome::Probed { probe }),
         Effect::WaitUntil { .. } => Ok(Outcome::Done),
+        Effect::UpdateSettings { .. } | Effect::CollectEvidence { .. } => Err(CallFailure {
+            code: RejectCode::Local,
+            message: format!("fleet_sim does not model {} yet", effect.name()),
+        }),
     };
     result.unwrap_or_else(failed)
 }
