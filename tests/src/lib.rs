@@ -3,6 +3,10 @@
 //! (`tests/pocketic.rs`) and by the PocketIC demo; the native twins of these scenarios live in
 //! `fleet_sim`'s tests and share its `fixtures`.
 
+mod assurance;
+
+pub use assurance::{control_ids, AUTO_FIXABLE, WEAK_FAILING};
+
 use candid::{decode_one, encode_one, CandidType, Deserialize, Principal};
 use chaos_api::{
     Drill, DrillState, Error, InitArg, InstallArg, StartDrillArgs, StartDrillReply, TargetSpec,
@@ -57,6 +61,11 @@ pub fn admin() -> Principal {
 
 pub fn operator() -> Principal {
     principal(2)
+}
+
+/// A second admin: the four-eyes approver of hardening requests.
+pub fn second_admin() -> Principal {
+    principal(3)
 }
 
 pub fn stranger() -> Principal {
@@ -259,6 +268,18 @@ impl Env {
         }
         self.pic.advance_time(Duration::from_nanos(hold));
         self.tick_until_finished(id)
+    }
+
+    /// Upgrades chaos_system the careful way, stopped (no callback of the old module can be
+    /// delivered to the new one): stop, upgrade, start.
+    pub fn stop_upgrade_start_chaos(&self) {
+        self.pic
+            .stop_canister(self.chaos, Some(admin()))
+            .expect("stop chaos_system");
+        self.upgrade_chaos();
+        self.pic
+            .start_canister(self.chaos, Some(admin()))
+            .expect("start chaos_system");
     }
 
     pub fn upgrade_chaos(&self) {

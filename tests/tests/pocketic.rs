@@ -3,11 +3,16 @@
 //!
 //! Each scenario has a native twin in `crates/fleet_sim/tests/` built on the same fixtures.
 
-use chaos_api::{DrillState, Error, ErrorCode, Scenario, Verdict};
+use chaos_api::{
+    ControlResult, DrillState, Error, ErrorCode, FindingSource, FindingStatus, Framework,
+    FrameworkReport, FrameworkReportArgs, HardeningStatus, ReadinessVerdict, Scenario, Trend,
+    Verdict,
+};
 use fleet_sim::fixtures::OPS_DURING_HOLD;
 use integration_tests::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::time::Duration;
 
 type Scenario_ = (&'static str, fn(PathBuf));
 
@@ -27,6 +32,22 @@ const SCENARIOS: &[Scenario_] = &[
     ),
     ("unauthorized_callers_are_refused", unauthorized_callers),
     ("retried_start_returns_the_same_drill", idempotent_start),
+    (
+        "weak_vault_is_scanned_hardened_rescanned_and_readiness_follows_the_drill",
+        hardening_fixes_the_weak_vault,
+    ),
+    (
+        "approved_hardening_is_performed_after_an_upgrade",
+        hardening_survives_an_upgrade,
+    ),
+    (
+        "scheduled_scans_run_and_are_rearmed_after_an_upgrade",
+        scheduled_scans,
+    ),
+    (
+        "assurance_methods_refuse_unauthorized_callers",
+        assurance_unauthorized,
+    ),
 ];
 
 fn main() {
@@ -242,4 +263,332 @@ fn idempotent_start(server: PathBuf) {
     assert!(!a.duplicate && b.duplicate);
     let d = env.tick_until_finished(a.drill_id);
     assert_eq!(d.report.unwrap().verdict, Verdict::Passed);
+}
+
+// ---------------------------------------------------------------- assurance
+
+fn weak_env(server: PathBuf) -> Env {
+    let env = funded_env(server);
+    env.weaken_vault();
+    env
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn grant(env: &Env, who: candid::Principal, role: chaos_api::Role) {
+    let r: Result<(), Error> = env.update(
+        admin(),
+        "grant_role",
+        chaos_api::GrantRoleArgs {
+            principal: who,
+            role,
+        },
+    );
+    r.expect("grant_role");
+}
+
+fn hardening_fixes_the_weak_vault(server: PathBuf) {
+    // Given the weak vault and a policy approving its installed release.
+    let env = weak_env(server);
+    let first = env.scan_vault();
+    assert!(first.status_error.is_none(), "{:?}", first.status_error);
+    env.approve_vault_module(first.module_hash.clone().expect("module hash"));
+
+    // When it is scanned, then exactly the weak settings fail, each with its mappings.
+    let scan = env.scan_vault();
+    assert_eq!(
+        sorted(control_ids(&scan, "fail")),
+        WEAK_FAILING,
+        "{scan:#?}"
+    );
+    let failing: Vec<_> = scan
+        .controls
+        .iter()
+        .filter(|c| matches!(c.result, ControlResult::Fail { .. }))
+        .collect();
+    for c in &failing {
+        assert!(!c.mappings.is_empty(), "{} has no framework mapping", c.id);
+        assert!(!c.remediation.is_empty(), "{} has no remediation", c.id);
+    }
+    let fixable: Vec<String> = failing
+        .iter()
+        .filter(|c| c.auto_remediable)
+        .map(|c| c.id.clone())
+        .collect();
+    assert_eq!(sorted(fixable), AUTO_FIXABLE);
+    assert!(control_ids(&scan, "pass").contains(&"IC-CTRL-18".to_string()));
+    // ... and each failing control opened one finding.
+    let opened: Vec<String> = env
+        .vault_findings(true)
+        .into_iter()
+        .map(|f| match f.source {
+            FindingSource::FailedControl(c) => c,
+            other => panic!("unexpected finding source {other:?}"),
+        })
+        .collect();
+    assert_eq!(sorted(opened), WEAK_FAILING);
+    let gdpr: Result<FrameworkReport, Error> = env.query(
+        admin(),
+        "framework_report",
+        FrameworkReportArgs {
+            target: env.vault,
+            framework: Framework::Gdpr,
+        },
+    );
+    let gdpr = gdpr.expect("framework_report");
+    assert!(gdpr.gaps.iter().any(|g| g.control == "IC-CTRL-15"));
+    assert!(gdpr.coverage.not_satisfied > 0);
+
+    // When an admin requests the automatic fixes, four eyes are enforced.
+    let id = env
+        .request_hardening(admin(), &AUTO_FIXABLE)
+        .expect("request_hardening");
+    let pending = env.hardening_request(id);
+    assert_eq!(pending.status, HardeningStatus::Pending);
+    assert!(pending.plan.take_snapshot);
+    let err = env.approve_hardening(admin(), id).unwrap_err();
+    assert_eq!(err.code, ErrorCode::SelfApproval { request_id: id });
+    let err = env.approve_hardening(operator(), id).unwrap_err();
+    assert!(
+        matches!(err.code, ErrorCode::NotAuthorized { .. }),
+        "{err:?}"
+    );
+    grant(&env, second_admin(), chaos_api::Role::Admin);
+    env.approve_hardening(second_admin(), id)
+        .expect("approve_hardening");
+
+    // Then it is performed, rescanned, and the fixed controls pass.
+    let done = env.tick_until_hardened(id);
+    let HardeningStatus::Finished {
+        outcomes,
+        after_score,
+    } = &done.status
+    else {
+        unreachable!()
+    };
+    assert!(outcomes.iter().all(|o| o.succeeded), "{outcomes:#?}");
+    let calls: Vec<&str> = outcomes.iter().map(|o| o.effect.as_str()).collect();
+    assert_eq!(
+        calls,
+        [
+            "update_settings",
+            "stop_canister",
+            "take_canister_snapshot",
+            "start_canister"
+        ]
+    );
+    assert!(*after_score > done.before_score);
+    assert!(!done.needs_attention);
+    let after = env.get_scan();
+    assert_eq!(
+        sorted(control_ids(&after, "fail")),
+        ["IC-CTRL-02", "IC-CTRL-21"],
+        "{after:#?}"
+    );
+    // ... and their findings were resolved by the rescan.
+    for f in env.vault_findings(false) {
+        let FindingSource::FailedControl(c) = &f.source else {
+            continue;
+        };
+        let expected = if AUTO_FIXABLE.contains(&c.as_str()) {
+            FindingStatus::Resolved
+        } else {
+            FindingStatus::Open
+        };
+        assert_eq!(f.status, expected, "{c}");
+    }
+    // The vault still answers after being stopped and started.
+    env.vault_probe();
+
+    // Readiness is blocked by the missing DR drill ...
+    let before_drill = env.assess_vault();
+    assert_eq!(before_drill.verdict, ReadinessVerdict::NotReady);
+    assert!(
+        before_drill
+            .blocking_issues
+            .iter()
+            .any(|b| b.starts_with("RDY-DR-01")),
+        "{:?}",
+        before_drill.blocking_issues
+    );
+
+    // ... and the reports are served over HTTP.
+    let vault = env.vault.to_text();
+    let json = env.http_get(&format!("/scan/{vault}.json"));
+    assert_eq!(json.status_code, 200);
+    assert!(json.body_text().contains("\"IC-CTRL-06\""));
+    let html = env.http_get(&format!("/readiness/{vault}.html"));
+    assert_eq!(html.status_code, 200);
+    assert!(html.body_text().contains("RDY-DR-01"));
+    let metrics = env.http_get("/metrics").body_text();
+    assert!(
+        metrics.contains("chaos_system_hardening_requests{status=\"finished\"} 1"),
+        "{metrics}"
+    );
+    assert_eq!(env.http_get("/nothing-here").status_code, 404);
+
+    // When a DR drill passes, then readiness is no longer blocked by it.
+    let d = env.run_drill(Scenario::CanisterLoss, OPS_DURING_HOLD);
+    assert_eq!(d.report.unwrap().verdict, Verdict::Passed);
+    let rescan = env.scan_vault();
+    assert_eq!(sorted(control_ids(&rescan, "fail")), ["IC-CTRL-02"]);
+    let after_drill = env.assess_vault();
+    assert!(
+        after_drill.blocking_issues.is_empty(),
+        "{:?}",
+        after_drill.blocking_issues
+    );
+    let dr01 = after_drill
+        .criteria
+        .iter()
+        .find(|c| c.id == "RDY-DR-01")
+        .unwrap();
+    assert_eq!(dr01.result, ControlResult::Pass);
+    assert_ne!(after_drill.verdict, ReadinessVerdict::NotReady);
+    assert_eq!(after_drill.trend, Trend::Improving);
+    let check: Result<(), Error> = env.query(admin(), "self_check", ());
+    check.unwrap();
+}
+
+fn hardening_survives_an_upgrade(server: PathBuf) {
+    let env = weak_env(server);
+    env.scan_vault();
+    let id = env
+        .request_hardening(operator(), &["IC-CTRL-06", "IC-CTRL-15"])
+        .expect("request_hardening");
+    env.approve_hardening(admin(), id)
+        .expect("approve_hardening");
+    // Timers do not survive an upgrade: post_upgrade performs the approved request (again, if
+    // it was under way; stopping lets calls in flight finish first).
+    env.stop_upgrade_start_chaos();
+    let done = env.tick_until_hardened(id);
+    assert!(!done.needs_attention);
+    let after = env.get_scan();
+    let passing = control_ids(&after, "pass");
+    for c in ["IC-CTRL-06", "IC-CTRL-15"] {
+        assert!(passing.contains(&c.to_string()), "{c}: {after:#?}");
+    }
+    let check: Result<(), Error> = env.query(admin(), "self_check", ());
+    check.unwrap();
+}
+
+fn try_scan(env: &Env) -> Option<chaos_api::ScanReport> {
+    let r: Result<chaos_api::ScanReport, Error> = env.query(admin(), "get_scan", env.vault);
+    r.ok()
+}
+
+fn tick_until_scanned_after(env: &Env, after_ns: u64) -> chaos_api::ScanReport {
+    for _ in 0..200 {
+        if let Some(s) = try_scan(env).filter(|s| s.scanned_at_ns > after_ns) {
+            return s;
+        }
+        env.pic.tick();
+    }
+    panic!("no scheduled scan after {after_ns} in 200 rounds");
+}
+
+fn scheduled_scans(server: PathBuf) {
+    const HOUR_NS: u64 = 3_600_000_000_000;
+    let env = funded_env(server);
+    let r: Result<(), Error> = env.update(operator(), "set_scan_schedule", Some(HOUR_NS));
+    assert!(matches!(
+        r.unwrap_err().code,
+        ErrorCode::NotAuthorized { .. }
+    ));
+    let r: Result<(), Error> = env.update(admin(), "set_scan_schedule", Some(60_000_000_000u64));
+    assert!(matches!(
+        r.unwrap_err().code,
+        ErrorCode::InvalidArgument { .. }
+    ));
+    let r: Result<(), Error> = env.update(admin(), "set_scan_schedule", Some(HOUR_NS));
+    r.expect("set_scan_schedule");
+    assert!(try_scan(&env).is_none());
+    // The timer looks every quarter interval (15 min); the never-scanned vault is due at once.
+    env.pic.advance_time(Duration::from_secs(16 * 60));
+    let first = tick_until_scanned_after(&env, 0);
+    // After an upgrade the schedule is re-armed from the log.
+    env.upgrade_chaos();
+    env.pic.advance_time(Duration::from_secs(61 * 60));
+    tick_until_scanned_after(&env, first.scanned_at_ns);
+}
+
+fn assurance_unauthorized(server: PathBuf) {
+    let env = funded_env(server);
+    let anonymous = candid::Principal::anonymous();
+    let auditor = integration_tests::principal(4);
+    grant(&env, auditor, chaos_api::Role::Auditor);
+
+    assert_eq!(
+        env.scan(anonymous).unwrap_err().code,
+        ErrorCode::AnonymousCaller
+    );
+    assert!(matches!(
+        env.scan(stranger()).unwrap_err().code,
+        ErrorCode::NotAuthorized { held: None, .. }
+    ));
+    assert!(matches!(
+        env.scan(auditor).unwrap_err().code,
+        ErrorCode::NotAuthorized {
+            held: Some(chaos_api::Role::Auditor),
+            ..
+        }
+    ));
+    let r: Result<Vec<chaos_api::ScanSummary>, Error> =
+        env.update(operator(), "scan_targets", vec![stranger()]);
+    assert!(matches!(
+        r.unwrap_err().code,
+        ErrorCode::TargetNotFound { .. }
+    ));
+    let r: Result<Vec<chaos_api::ScanSummary>, Error> =
+        env.update(operator(), "scan_targets", vec![env.vault; 11]);
+    assert!(matches!(
+        r.unwrap_err().code,
+        ErrorCode::InvalidArgument { .. }
+    ));
+    env.scan_vault();
+
+    let policy: Result<chaos_api::HardeningPolicy, Error> =
+        env.query(auditor, "get_hardening_policy", ());
+    let policy = policy.expect("auditors read the policy");
+    let r: Result<(), Error> = env.update(operator(), "set_hardening_policy", policy);
+    assert!(matches!(
+        r.unwrap_err().code,
+        ErrorCode::NotAuthorized { .. }
+    ));
+    let r: Result<chaos_api::ScanReport, Error> = env.query(stranger(), "get_scan", env.vault);
+    assert!(matches!(
+        r.unwrap_err().code,
+        ErrorCode::NotAuthorized { .. }
+    ));
+    let r: Result<chaos_api::ScanReport, Error> = env.query(auditor, "get_scan", env.vault);
+    r.expect("auditors read scans");
+    let r = env.request_hardening(auditor, &["IC-CTRL-20"]);
+    assert!(matches!(
+        r.unwrap_err().code,
+        ErrorCode::NotAuthorized { .. }
+    ));
+    let r: Result<chaos_api::Finding, Error> = env.update(
+        stranger(),
+        "report_finding",
+        chaos_api::ReportFindingArgs {
+            target: env.vault,
+            severity: chaos_api::Severity::High,
+            title: "t".into(),
+            detail: "d".into(),
+        },
+    );
+    assert!(matches!(
+        r.unwrap_err().code,
+        ErrorCode::NotAuthorized { .. }
+    ));
+    let r: Result<chaos_api::Readiness, Error> =
+        env.update(anonymous, "assess_readiness", env.vault);
+    assert_eq!(r.unwrap_err().code, ErrorCode::AnonymousCaller);
+    // By design, http_request is public (see candid/chaos_system.did).
+    let metrics = env.http_get("/metrics");
+    assert_eq!(metrics.status_code, 200);
+    assert!(metrics.body_text().contains("chaos_system_events_total"));
 }

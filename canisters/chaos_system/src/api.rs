@@ -21,8 +21,8 @@ pub fn now() -> TimestampNs {
 }
 
 /// A correlation id for the events one call records: method, caller and time.
-pub fn correlation(method: &str) -> String {
-    let c = caller().to_text();
+pub fn correlation_of(caller: &Principal, method: &str) -> String {
+    let c = caller.to_text();
     let short = c.split('-').next().unwrap_or("");
     format!("{method}:{short}:{}", ic_cdk::api::time())
 }
@@ -38,9 +38,21 @@ pub fn record(
     idempotency_key: Option<Vec<u8>>,
     decide: impl FnOnce(&chaos_manager::State) -> Result<Vec<Event>, CoreError>,
 ) -> Result<Vec<Recorded>, Error> {
+    record_by(caller(), method, idempotency_key, decide)
+}
+
+/// [`record`] on behalf of `caller`, captured before an `.await` (or the suite itself for
+/// timer work).
+pub fn record_by(
+    caller: Principal,
+    method: &str,
+    idempotency_key: Option<Vec<u8>>,
+    decide: impl FnOnce(&chaos_manager::State) -> Result<Vec<Event>, CoreError>,
+) -> Result<Vec<Recorded>, Error> {
     storage::mutate(|j| {
         let events = decide(j.state())?;
-        let ctx = RecordContext::new(caller(), correlation(method)).with_key(idempotency_key);
+        let ctx =
+            RecordContext::new(caller, correlation_of(&caller, method)).with_key(idempotency_key);
         j.record_all(now(), &ctx, events)
             .map_err(|e| Error::new(ErrorCode::Storage, e.to_string()))
     })
@@ -172,7 +184,7 @@ pub fn status() -> Result<Status, Error> {
     }))
 }
 
-fn page_length(length: Option<u64>, max: u64) -> Result<usize, Error> {
+pub fn page_length(length: Option<u64>, max: u64) -> Result<usize, Error> {
     match length {
         None => Ok(max as usize),
         Some(0) => Err(Error::invalid("length", "must be at least 1")),

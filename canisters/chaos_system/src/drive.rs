@@ -81,12 +81,20 @@ fn perform_later(drill: DrillId, step: u16, effect: Effect) {
 
 fn complete(drill: DrillId, step: u16, outcome: Outcome) {
     PERFORMING.with(|p| p.borrow_mut().remove(&drill));
-    storage::mutate(|j| {
+    let finished = storage::mutate(|j| {
         // The state may have moved while we awaited: the core re-checks the step.
         if let Ok(events) = command::complete_step(j.state(), drill, step, outcome, now()) {
             j.record_all(now(), &drill_ctx(drill), events)
                 .unwrap_or_else(|e| ic_cdk::trap(format!("{drill}: {e}")));
         }
+        j.state()
+            .drills
+            .get(&drill)
+            .is_some_and(|d| !d.is_running())
     });
     schedule();
+    if finished {
+        // An approved hardening of the same target waits for the drill.
+        crate::hardening::resume();
+    }
 }

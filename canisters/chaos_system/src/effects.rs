@@ -2,10 +2,15 @@
 //! result, success or failure, into an `Outcome` for the core.
 //!
 //! Calls to targets (probes) are bounded-wait: a hung target cannot hold chaos_system. Status
-//! reads are bounded-wait too. Lifecycle operations go through ic-cdk-management-canister.
+//! reads and snapshot lists are bounded-wait too, decoded through our own mirror types
+//! (`evidence`). Lifecycle operations and `update_settings` go through
+//! ic-cdk-management-canister (unbounded-wait calls to the management canister, which answers
+//! them without waiting on the target, except `stop_canister`, as in drills).
 
-use candid::{CandidType, Deserialize, Principal};
-use chaos_manager::effect::{Effect, Outcome, RejectCode, SnapshotInfo, StateProbe, BROKEN_MODULE};
+use crate::evidence;
+use candid::{CandidType, Deserialize, Nat, Principal};
+use chaos_manager::effect::{Effect, Outcome, RejectCode, StateProbe, BROKEN_MODULE};
+use chaos_manager::hardening::{SettingsChange, Visibility};
 use chaos_manager::{SnapshotId, TimestampNs};
 use ic_cdk::call::{Call, CallFailed, RejectCode as IcRejectCode};
 use ic_cdk_management_canister as mgmt;
@@ -90,29 +95,56 @@ pub async fn perform(effect: &Effect) -> Outcome {
             .await,
         ),
         Effect::Probe { canister, method } => probe(*canister, method).await,
-        Effect::ListSnapshots { canister } => {
-            let args = mgmt::ListCanisterSnapshotsArgs {
+        Effect::ListSnapshots { canister } => match evidence::list_snapshots(*canister).await {
+            Ok(snapshots) => Outcome::Snapshots { snapshots },
+            Err(o) => o,
+        },
+        Effect::UpdateSettings { canister, change } => done(
+            mgmt::update_settings(&mgmt::UpdateSettingsArgs {
                 canister_id: *canister,
-            };
-            match mgmt::list_canister_snapshots(&args).await {
-                Ok(list) => Outcome::Snapshots {
-                    snapshots: list
-                        .into_iter()
-                        .map(|s| SnapshotInfo {
-                            id: SnapshotId(s.id),
-                            taken_at: TimestampNs(s.taken_at_timestamp),
-                        })
-                        .collect(),
-                },
-                Err(e) => mgmt_failure(e),
-            }
-        }
-        Effect::UpdateSettings { .. } | Effect::CollectEvidence { .. } => Outcome::failed(
-            RejectCode::Local,
-            format!("{} is not performed by this version", effect.name()),
+                settings: settings_of(change),
+            })
+            .await,
         ),
+        Effect::CollectEvidence { canister } => Outcome::Evidence {
+            evidence: Box::new(evidence::collect(*canister).await),
+        },
         // Waits are performed by the driver with a timer, never here.
         Effect::WaitUntil { .. } => Outcome::Done,
+    }
+}
+
+/// The `update_settings` argument: exactly the fields `change` sets, every other one `null`
+/// (left as it is). ic-management-canister-types 0.11 expresses every field of
+/// `SettingsChange`; a replica that does not know a field (e.g. an older one and
+/// `status_visibility`) ignores it, and the rescan after hardening shows it unchanged.
+fn settings_of(change: &SettingsChange) -> mgmt::CanisterSettings {
+    let visibility = |v: &Visibility| match v {
+        Visibility::Controllers => (
+            mgmt::LogVisibility::Controllers,
+            mgmt::SnapshotVisibility::Controllers,
+            mgmt::StatusVisibility::Controllers,
+        ),
+        Visibility::Public => (
+            mgmt::LogVisibility::Public,
+            mgmt::SnapshotVisibility::Public,
+            mgmt::StatusVisibility::Public,
+        ),
+        Visibility::AllowedViewers(p) => (
+            mgmt::LogVisibility::AllowedViewers(p.clone()),
+            mgmt::SnapshotVisibility::AllowedViewers(p.clone()),
+            mgmt::StatusVisibility::AllowedViewers(p.clone()),
+        ),
+    };
+    mgmt::CanisterSettings {
+        freezing_threshold: change.freezing_threshold_secs.map(Nat::from),
+        wasm_memory_limit: change.wasm_memory_limit_bytes.map(Nat::from),
+        wasm_memory_threshold: change.wasm_memory_threshold_bytes.map(Nat::from),
+        reserved_cycles_limit: change.reserved_cycles_limit.map(|c| Nat::from(c.0)),
+        log_visibility: change.log_visibility.as_ref().map(|v| visibility(v).0),
+        snapshot_visibility: change.snapshot_visibility.as_ref().map(|v| visibility(v).1),
+        status_visibility: change.status_visibility.as_ref().map(|v| visibility(v).2),
+        ..Default::default()
     }
 }
 
@@ -171,7 +203,7 @@ fn mgmt_failure(e: ic_cdk::call::Error) -> Outcome {
     }
 }
 
-fn call_failure(e: CallFailed) -> Outcome {
+pub fn call_failure(e: CallFailed) -> Outcome {
     match e {
         CallFailed::CallRejected(r) => rejected(&r),
         other => Outcome::failed(RejectCode::Local, other.to_string()),
@@ -189,4 +221,51 @@ fn rejected(r: &ic_cdk::call::CallRejected) -> Outcome {
         Err(_) => RejectCode::Local,
     };
     Outcome::failed(code, r.reject_message().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chaos_manager::hardening::Cycles;
+
+    #[test]
+    fn update_settings_sets_exactly_the_fields_of_the_change() {
+        let change = SettingsChange {
+            freezing_threshold_secs: Some(7_776_000),
+            wasm_memory_limit_bytes: Some(3 << 30),
+            wasm_memory_threshold_bytes: Some(600),
+            log_visibility: Some(Visibility::Controllers),
+            snapshot_visibility: Some(Visibility::AllowedViewers(vec![Principal::anonymous()])),
+            status_visibility: Some(Visibility::Public),
+            reserved_cycles_limit: Some(Cycles(5_000_000_000_000)),
+        };
+        let s = settings_of(&change);
+        assert_eq!(s.freezing_threshold, Some(Nat::from(7_776_000u64)));
+        assert_eq!(s.wasm_memory_limit, Some(Nat::from(3u64 << 30)));
+        assert_eq!(s.wasm_memory_threshold, Some(Nat::from(600u64)));
+        assert_eq!(s.log_visibility, Some(mgmt::LogVisibility::Controllers));
+        assert_eq!(
+            s.snapshot_visibility,
+            Some(mgmt::SnapshotVisibility::AllowedViewers(vec![
+                Principal::anonymous()
+            ]))
+        );
+        assert_eq!(s.status_visibility, Some(mgmt::StatusVisibility::Public));
+        assert_eq!(
+            s.reserved_cycles_limit,
+            Some(Nat::from(5_000_000_000_000u128))
+        );
+        // Never touched: controllers above all.
+        assert_eq!(s.controllers, None);
+        assert_eq!(s.compute_allocation, None);
+        assert_eq!(s.memory_allocation, None);
+    }
+
+    #[test]
+    fn an_empty_change_leaves_every_setting_alone() {
+        assert_eq!(
+            settings_of(&SettingsChange::default()),
+            mgmt::CanisterSettings::default()
+        );
+    }
 }

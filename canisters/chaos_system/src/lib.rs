@@ -1,16 +1,26 @@
 //! chaos_system: entry points only. Each decodes, authorizes, calls the core and returns; the
-//! logic lives in `chaos_manager`, request handling in `api`, effects in `effects` and `drive`.
+//! logic lives in `chaos_manager`, request handling in `api` and `assurance_api`, effects in
+//! `effects` and `evidence`, timer work in `drive` (drills) and `hardening` (scans, approved
+//! hardening), reports over HTTP in `http` and `metrics`.
 
 mod api;
+mod assurance_api;
 mod drive;
 mod effects;
+mod evidence;
+mod hardening;
+mod http;
 mod lifecycle;
+mod metrics;
 mod storage;
 
 use candid::Principal;
 use chaos_api::{
-    Drill, Error, EventsPage, GrantRoleArgs, InstallArg, ListDrillsArgs, Page, StartDrillArgs,
-    StartDrillReply, Status, TargetSpec, VerifyReport,
+    ControlInfo, Drill, Error, EventsPage, Finding, FrameworkReport, FrameworkReportArgs,
+    GrantRoleArgs, HardeningPolicy, HardeningRequest, HttpRequest, HttpResponse, InstallArg,
+    ListDrillsArgs, ListFindingsArgs, Page, Readiness, ReadinessReport, RejectHardeningArgs,
+    ReportFindingArgs, RequestHardeningArgs, ScanReport, ScanSummary, StartDrillArgs,
+    StartDrillReply, Status, TargetSpec, TransitionFindingArgs, VerifyReport,
 };
 use chaos_manager::command;
 use chaos_manager::journal::Recorded;
@@ -148,6 +158,94 @@ fn self_check() -> Result<(), Error> {
 #[ic_cdk::query]
 fn status() -> Result<Status, Error> {
     api::status()
+}
+
+// ---------------------------------------------------------------- assurance
+
+#[ic_cdk::update]
+fn set_hardening_policy(policy: HardeningPolicy) -> Result<(), Error> {
+    assurance_api::set_hardening_policy(policy)
+}
+
+#[ic_cdk::query]
+fn get_hardening_policy() -> Result<HardeningPolicy, Error> {
+    assurance_api::get_hardening_policy()
+}
+
+#[ic_cdk::update]
+fn set_scan_schedule(interval_ns: Option<u64>) -> Result<(), Error> {
+    assurance_api::set_scan_schedule(interval_ns)
+}
+
+#[ic_cdk::query]
+fn list_controls() -> Result<Vec<ControlInfo>, Error> {
+    assurance_api::list_controls()
+}
+
+#[ic_cdk::update]
+async fn scan_targets(targets: Vec<Principal>) -> Result<Vec<ScanSummary>, Error> {
+    hardening::scan_targets(api::caller(), targets).await
+}
+
+#[ic_cdk::query]
+fn get_scan(target: Principal) -> Result<ScanReport, Error> {
+    assurance_api::get_scan(target)
+}
+
+#[ic_cdk::query]
+fn framework_report(args: FrameworkReportArgs) -> Result<FrameworkReport, Error> {
+    assurance_api::framework_report(args)
+}
+
+#[ic_cdk::query]
+fn list_findings(args: ListFindingsArgs) -> Result<Vec<Finding>, Error> {
+    assurance_api::list_findings(args)
+}
+
+#[ic_cdk::update]
+fn report_finding(args: ReportFindingArgs) -> Result<Finding, Error> {
+    assurance_api::report_finding(args)
+}
+
+#[ic_cdk::update]
+fn transition_finding(args: TransitionFindingArgs) -> Result<Finding, Error> {
+    assurance_api::transition_finding(args)
+}
+
+#[ic_cdk::update]
+fn request_hardening(args: RequestHardeningArgs) -> Result<u64, Error> {
+    assurance_api::request_hardening(args)
+}
+
+#[ic_cdk::update]
+fn approve_hardening(request_id: u64) -> Result<(), Error> {
+    assurance_api::decide_hardening(request_id, true, String::new())
+}
+
+#[ic_cdk::update]
+fn reject_hardening(args: RejectHardeningArgs) -> Result<(), Error> {
+    assurance_api::reject_hardening(args)
+}
+
+#[ic_cdk::query]
+fn get_hardening_request(request_id: u64) -> Result<HardeningRequest, Error> {
+    assurance_api::get_hardening_request(request_id)
+}
+
+#[ic_cdk::update]
+fn assess_readiness(target: Principal) -> Result<Readiness, Error> {
+    assurance_api::assess_readiness(target)
+}
+
+#[ic_cdk::query]
+fn get_readiness(target: Principal) -> Result<ReadinessReport, Error> {
+    assurance_api::get_readiness(target)
+}
+
+/// Anonymous by nature (the HTTP gateway calls it as a query): see `http` for what it serves.
+#[ic_cdk::query]
+fn http_request(req: HttpRequest) -> HttpResponse {
+    http::handle(&req)
 }
 
 ic_cdk::export_candid!();

@@ -1,6 +1,6 @@
 //! init and post_upgrade. There is no pre_upgrade: the event log in stable memory is the state.
 
-use crate::{drive, storage};
+use crate::{drive, hardening, storage};
 use chaos_api::{InitArg, InstallArg, UpgradeArg};
 use chaos_manager::journal::RecordContext;
 use chaos_manager::{Event, TimestampNs};
@@ -42,6 +42,7 @@ pub fn init(arg: InstallArg) {
         )
         .unwrap_or_else(|e| ic_cdk::trap(format!("chaos_system: {e}")));
     });
+    hardening::arm_schedule();
 }
 
 pub fn post_upgrade(arg: Option<InstallArg>) {
@@ -66,6 +67,9 @@ pub fn post_upgrade(arg: Option<InstallArg>) {
         )
         .unwrap_or_else(|e| ic_cdk::trap(format!("chaos_system: {e}")));
     });
-    // Timers do not survive an upgrade: resume every running drill.
+    // Timers do not survive an upgrade: resume every running drill and every approved
+    // hardening request, and re-arm the scan schedule from the state.
     drive::schedule();
+    hardening::resume();
+    hardening::arm_schedule();
 }

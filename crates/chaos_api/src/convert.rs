@@ -148,9 +148,10 @@ pub fn describe_effect(e: &Effect) -> String {
             format!("load_canister_snapshot {canister} {snapshot}")
         }
         Effect::WaitUntil { until } => format!("wait until {} ns", until.0),
-        Effect::UpdateSettings { canister, change } => {
-            format!("update_settings {canister} {change:?}")
-        }
+        Effect::UpdateSettings { canister, change } => format!(
+            "update_settings {canister} ({})",
+            crate::convert_assurance::describe_settings(change)
+        ),
         Effect::CollectEvidence { canister } => format!("collect_evidence {canister}"),
         Effect::ReadControllers { canister }
         | Effect::ListSnapshots { canister }

@@ -67,6 +67,12 @@ pub enum ErrorCode {
     SelfApproval {
         request_id: u64,
     },
+    /// An approved hardening request is being performed on the target (it stops and starts
+    /// it): wait for it to finish.
+    HardeningInProgress {
+        canister_id: Principal,
+        request_id: u64,
+    },
     /// The event log refused the append; nothing was changed.
     Storage,
     Internal,
@@ -140,6 +146,12 @@ impl From<CoreError> for Error {
             CoreError::HardeningNotPending { request } => ErrorCode::HardeningNotPending {
                 request_id: request,
             },
+            CoreError::HardeningInProgress { canister, request } => {
+                ErrorCode::HardeningInProgress {
+                    canister_id: canister,
+                    request_id: request,
+                }
+            }
             CoreError::SelfApproval { request } => ErrorCode::SelfApproval {
                 request_id: request,
             },

@@ -2,11 +2,19 @@
 //! are the boundary, converted with `From`, so the API and the stable event encoding evolve
 //! separately.
 
+pub mod assurance;
 mod convert;
+mod convert_assurance;
+mod convert_findings;
+mod convert_readiness;
 mod error;
+pub mod http;
 pub mod render;
 
+pub use assurance::*;
+pub use convert_assurance::{describe_remediation, describe_settings};
 pub use error::{Error, ErrorCode};
+pub use http::{HttpRequest, HttpResponse};
 
 use candid::{CandidType, Deserialize, Principal};
 

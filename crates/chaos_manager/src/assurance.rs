@@ -4,7 +4,7 @@
 
 use crate::auth::{authorize, Role};
 use crate::drill::DrillReport;
-use crate::effect::{Effect, Outcome};
+use crate::effect::{Effect, Outcome, RejectCode};
 use crate::error::CoreError;
 use crate::events::Event;
 use crate::hardening::{
@@ -60,7 +60,29 @@ pub struct HardeningRequest {
     pub requested_at: TimestampNs,
     pub before_score: u8,
     pub status: HardeningStatus,
+    /// When `HardeningFinished` was recorded.
+    pub finished_at: Option<TimestampNs>,
 }
+
+impl HardeningRequest {
+    pub fn target(&self) -> Principal {
+        self.plan.target
+    }
+
+    /// A finished request whose `start_canister` failed: like a drill's `needs_attention`, a
+    /// person must look, since the target may be left stopped (by this request's stop, or by
+    /// an earlier attempt's stop whose reply an upgrade lost).
+    pub fn needs_attention(&self) -> bool {
+        let HardeningStatus::Finished { outcomes, .. } = &self.status else {
+            return false;
+        };
+        outcomes
+            .iter()
+            .any(|(name, o)| name == START && o.is_failure())
+    }
+}
+
+const START: &str = "start_canister";
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AssuranceState {
@@ -98,6 +120,7 @@ impl AssuranceState {
                         requested_at: time,
                         before_score: *before_score,
                         status: HardeningStatus::Pending,
+                        finished_at: None,
                     },
                 );
             }
@@ -127,6 +150,7 @@ impl AssuranceState {
                         outcomes: outcomes.clone(),
                         after_score: *after_score,
                     };
+                    r.finished_at = Some(time);
                 }
             }
             Event::ReadinessAssessed { assessment } => {
@@ -209,16 +233,33 @@ fn latest_reports(state: &State, target: Principal) -> impl Iterator<Item = &Dri
 
 /// Records a scan of collected `evidence` (completed with what only the suite knows: its own
 /// drill history) and the register changes it implies. `caller` is the operator, or the suite
-/// itself for scheduled scans.
+/// itself for scheduled scans and rescans. The target must be registered, and the evidence
+/// must be the suite's own (`evidence.suite`).
 pub fn record_scan(
     state: &State,
     caller: &Principal,
-    mut evidence: Evidence,
+    evidence: Evidence,
     now: TimestampNs,
 ) -> Result<Vec<Event>, CoreError> {
-    if Some(*caller) != state.suite {
+    let suite = state.suite.ok_or(CoreError::NotInitialized)?;
+    if *caller == suite {
+        registered(state, evidence.target)?;
+    } else {
         precheck_scan(state, caller, evidence.target)?;
     }
+    if evidence.suite != suite {
+        return Err(CoreError::InvalidArgument {
+            field: "evidence.suite".into(),
+            reason: format!(
+                "evidence collected by {}, not by this suite ({suite})",
+                evidence.suite
+            ),
+        });
+    }
+    Ok(scan_events(state, evidence, now))
+}
+
+fn scan_events(state: &State, mut evidence: Evidence, now: TimestampNs) -> Vec<Event> {
     evidence.last_drill = last_drill(state, evidence.target);
     let policy = &state.assurance.policy;
     let report = scan(&evidence, policy, now);
@@ -232,7 +273,39 @@ pub fn record_scan(
     if !changes.is_empty() {
         events.push(Event::FindingsChanged { changes });
     }
-    Ok(events)
+    events
+}
+
+/// The evidence a shell reports when `CollectEvidence` answered `outcome`: the collected
+/// evidence, or (the call failed) evidence that says why nothing could be read, so every
+/// control that needs it reads `Unknown`.
+pub fn evidence_from_outcome(
+    target: Principal,
+    suite: Principal,
+    outcome: &Outcome,
+    now: TimestampNs,
+) -> Evidence {
+    match outcome {
+        Outcome::Evidence { evidence } => (**evidence).clone(),
+        other => {
+            let reason = match other {
+                Outcome::Failed { failure } => {
+                    format!("{:?}: {}", failure.code, failure.message)
+                }
+                _ => format!("collect_evidence answered {other:?}"),
+            };
+            Evidence {
+                target,
+                suite,
+                collected_at: now,
+                status: Err(reason),
+                candid_service_public: None,
+                snapshots: None,
+                last_drill: None,
+                access_probe: None,
+            }
+        }
+    }
 }
 
 pub fn request_hardening(
@@ -285,6 +358,15 @@ pub fn decide_hardening(
             reason: "at most 1000 bytes".into(),
         });
     }
+    // The target may have been removed or protected since the request: never approve acting
+    // on it then (a rejection is still recorded).
+    if approve {
+        let target = r.target();
+        registered(state, target)?;
+        if state.targets[&target].protected {
+            return Err(CoreError::TargetProtected { canister: target });
+        }
+    }
     Ok(vec![Event::HardeningDecided {
         request,
         approved: approve,
@@ -293,7 +375,11 @@ pub fn decide_hardening(
 }
 
 /// The effects that perform a plan, in order: one `update_settings`, then the snapshot (stop,
-/// take, start: the IC asks for a stopped canister), then evidence for the rescan.
+/// take, start: the IC asks for a stopped canister). A shell performs every one of them in
+/// order whatever the previous ones answered (the start must be tried after a failed
+/// snapshot), then collects evidence (`Effect::CollectEvidence`) for the rescan, and reports
+/// `(Effect::name(), outcome)` pairs in order to [`finish_hardening`]. All are safe to perform
+/// again from the start after an upgrade (a repeated snapshot only adds a snapshot).
 pub fn hardening_effects(plan: &HardeningPlan) -> Vec<Effect> {
     let canister = plan.target;
     let mut effects = Vec::new();
@@ -314,8 +400,91 @@ pub fn hardening_effects(plan: &HardeningPlan) -> Vec<Effect> {
     effects
 }
 
-/// Records a performed request: its outcomes, the rescan from `after` evidence and the register
-/// changes (fixed controls resolve their findings).
+/// Approved requests a shell may perform now, oldest first: at most one per target (two
+/// requests never stop and start the same canister at once), none on a target a drill is
+/// running on (it waits for the drill to finish), none on a target that is no longer
+/// registered or is protected (see [`stranded_hardening`]).
+pub fn ready_to_perform(state: &State) -> Vec<&HardeningRequest> {
+    let mut seen = std::collections::BTreeSet::new();
+    state
+        .assurance
+        .approved_pending()
+        .filter(|r| seen.insert(r.target()))
+        .filter(|r| {
+            let t = r.target();
+            state.targets.get(&t).is_some_and(|t| !t.protected)
+                && state.running_drill_on(&t).is_none()
+        })
+        .collect()
+}
+
+/// The approved request being performed, or about to be, on `target`. `start_drill` should
+/// refuse while there is one: a drill and a hardening stopping and starting the same canister
+/// at once could leave it stopped.
+pub fn hardening_in_progress(state: &State, target: Principal) -> Option<u64> {
+    state
+        .assurance
+        .approved_pending()
+        .find(|r| r.target() == target)
+        .map(|r| r.id)
+}
+
+/// Approved requests that must never be performed because their target was removed or
+/// protected after the approval, with the reason; [`abandon_hardening`] closes them.
+pub fn stranded_hardening(state: &State) -> Vec<(u64, String)> {
+    state
+        .assurance
+        .approved_pending()
+        .filter_map(|r| {
+            let t = r.target();
+            let reason = match state.targets.get(&t) {
+                None => format!("{t} is no longer a registered target"),
+                Some(target) if target.protected => format!("{t} is now protected"),
+                Some(_) => return None,
+            };
+            Some((r.id, reason))
+        })
+        .collect()
+}
+
+/// Closes an approved request without performing anything: one failed outcome says why, the
+/// score is unchanged, and no rescan is recorded.
+pub fn abandon_hardening(
+    state: &State,
+    request: u64,
+    reason: &str,
+) -> Result<Vec<Event>, CoreError> {
+    let r = approved(state, request)?;
+    Ok(vec![Event::HardeningFinished {
+        request,
+        outcomes: vec![(
+            "not_performed".into(),
+            Outcome::failed(
+                RejectCode::Local,
+                format!("nothing was performed: {reason}"),
+            ),
+        )],
+        after_score: r.before_score,
+    }])
+}
+
+fn approved(state: &State, request: u64) -> Result<&HardeningRequest, CoreError> {
+    let r = state
+        .assurance
+        .hardening
+        .get(&request)
+        .ok_or(CoreError::HardeningRequestNotFound { request })?;
+    if matches!(r.status, HardeningStatus::Approved { .. }) {
+        Ok(r)
+    } else {
+        Err(CoreError::HardeningNotPending { request })
+    }
+}
+
+/// Records a performed request: its outcomes (`(Effect::name(), outcome)` in order), the
+/// rescan from `after` evidence (collected by the suite after the effects) and the register
+/// changes (fixed controls resolve their findings). If the target was removed meanwhile, the
+/// request is closed and no scan is recorded.
 pub fn finish_hardening(
     state: &State,
     request: u64,
@@ -323,26 +492,32 @@ pub fn finish_hardening(
     after: Evidence,
     now: TimestampNs,
 ) -> Result<Vec<Event>, CoreError> {
-    let r = state
-        .assurance
-        .hardening
-        .get(&request)
-        .ok_or(CoreError::HardeningRequestNotFound { request })?;
-    if !matches!(r.status, HardeningStatus::Approved { .. }) {
-        return Err(CoreError::HardeningNotPending { request });
-    }
+    let r = approved(state, request)?;
     let suite = state.suite.ok_or(CoreError::NotInitialized)?;
-    let mut rescan = record_scan(state, &suite, after, now)?;
+    if after.target != r.target() || after.suite != suite {
+        return Err(CoreError::InvalidArgument {
+            field: "after".into(),
+            reason: format!(
+                "evidence of {} collected by {}, expected evidence of {} collected by {suite}",
+                after.target,
+                after.suite,
+                r.target()
+            ),
+        });
+    }
+    let mut rescan = scan_events(state, after, now);
     let after_score = match &rescan[0] {
         Event::TargetScanned { report } => report.score,
-        _ => 0,
+        _ => unreachable!("scan_events starts with TargetScanned"),
     };
     let mut events = vec![Event::HardeningFinished {
         request,
         outcomes,
         after_score,
     }];
-    events.append(&mut rescan);
+    if state.targets.contains_key(&r.target()) {
+        events.append(&mut rescan);
+    }
     Ok(events)
 }
 
@@ -435,22 +610,18 @@ pub fn expire_accepted_risks(state: &State, now: TimestampNs) -> Vec<Event> {
     }
 }
 
-/// Targets due a scheduled scan at `now`, at most `limit` (bounded work per message).
+/// Targets due a scheduled scan at `now`, most overdue first (never scanned, then the oldest
+/// scan), at most `limit` (bounded work per message).
 pub fn due_for_scan(state: &State, now: TimestampNs, limit: usize) -> Vec<Principal> {
     let Some(interval) = state.assurance.scan_interval else {
         return Vec::new();
     };
-    state
+    let mut due: Vec<(Option<TimestampNs>, Principal)> = state
         .targets
         .keys()
-        .filter(|t| {
-            state
-                .assurance
-                .scans
-                .get(t)
-                .is_none_or(|s| now.since(s.scanned_at) >= interval)
-        })
-        .take(limit)
-        .copied()
-        .collect()
+        .map(|t| (state.assurance.scans.get(t).map(|s| s.scanned_at), *t))
+        .filter(|(at, _)| at.is_none_or(|at| now.since(at) >= interval))
+        .collect();
+    due.sort();
+    due.into_iter().take(limit).map(|(_, t)| t).collect()
 }

@@ -152,6 +152,11 @@ pub fn start_drill(
     if let Some(drill) = state.running_drill_on(&canister) {
         return Err(CoreError::DrillInProgress { canister, drill });
     }
+    // A drill and a hardening stopping and starting one canister at once could leave it
+    // stopped; hardening waits for drills (`assurance::ready_to_perform`), drills wait here.
+    if let Some(request) = crate::assurance::hardening_in_progress(state, canister) {
+        return Err(CoreError::HardeningInProgress { canister, request });
+    }
     if options.hold > MAX_HOLD {
         return Err(CoreError::InvalidArgument {
             field: "hold_ns".into(),

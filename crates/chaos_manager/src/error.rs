@@ -74,6 +74,11 @@ pub enum CoreError {
     SelfApproval {
         request: u64,
     },
+    /// An approved hardening request acts on the target (it stops and starts it).
+    HardeningInProgress {
+        canister: Principal,
+        request: u64,
+    },
 }
 
 impl fmt::Display for CoreError {
@@ -151,6 +156,10 @@ impl fmt::Display for CoreError {
             CoreError::HardeningNotPending { request } => write!(
                 f,
                 "hardening request {request} is not pending (already decided or performed)"
+            ),
+            CoreError::HardeningInProgress { canister, request } => write!(
+                f,
+                "hardening request {request} is being performed on {canister} (it stops and starts the canister); wait until get_hardening_request shows it finished"
             ),
             CoreError::SelfApproval { request } => write!(
                 f,

@@ -137,7 +137,7 @@ fn cases() -> Vec<(&'static str, Mutation, Mutation)> {
         ),
         (
             "IC-CTRL-15",
-            |e| status(e).log_visibility = Visibility::Public,
+            |e| status(e).log_visibility = Some(Visibility::Public),
             unreadable,
         ),
         (
@@ -359,7 +359,7 @@ fn runway_is_measured_to_the_freezing_threshold_and_zero_burn_passes_with_a_note
 #[test]
 fn policy_switches_change_the_verdicts_they_should() {
     let mut e = hardened();
-    status(&mut e).log_visibility = Visibility::Public;
+    status(&mut e).log_visibility = Some(Visibility::Public);
     let mut policy = policy_approving_release();
     policy.allow_public_logs = true;
     assert!(scan(&e, &policy, now())

@@ -23,6 +23,12 @@ pub enum Task {
     },
     /// The background workload's next operation.
     Background,
+    /// chaos_system's call for effect `index` of an approved hardening request completes.
+    Harden {
+        request: u64,
+        index: usize,
+        effect: Effect,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +54,23 @@ impl Agenda {
 
     pub fn has_background(&self) -> bool {
         self.tasks.values().any(|t| matches!(t, Task::Background))
+    }
+
+    /// Removes every hardening call in flight (lost with an upgrade, like drill steps) and
+    /// returns their effects in agenda order.
+    pub fn drain_hardening(&mut self) -> Vec<Effect> {
+        let keys: Vec<(TimestampNs, u64)> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| matches!(t, Task::Harden { .. }))
+            .map(|(k, _)| *k)
+            .collect();
+        keys.into_iter()
+            .filter_map(|k| match self.tasks.remove(&k) {
+                Some(Task::Harden { effect, .. }) => Some(effect),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Removes every drill step in flight (an upgrade loses chaos_system's pending calls and

@@ -14,6 +14,10 @@
 //! | snapshot of a canister with no module             | (snapshot of an empty canister)  | `CanisterError`      |
 //! | unknown snapshot id (load, or `replace_snapshot`) | 305 CanisterSnapshotNotFound     | `DestinationInvalid` |
 //! | an 11th snapshot without `replace_snapshot`       | (snapshot limit reached)         | `CanisterReject`     |
+//! | `update_settings` the IC refuses (see [`crate::settings`]) | invalid settings        | `CanisterError`      |
+//!
+//! `canister_status` and `list_canister_snapshots` also answer the principals their
+//! `status_visibility` and `snapshot_visibility` settings name.
 //!
 //! Guarantees: `uninstall_code` wipes module and memory but keeps snapshots; an upgrade to the
 //! broken module keeps stable memory and answers no method; `load_canister_snapshot` restores
@@ -21,10 +25,15 @@
 //! are idempotent; a canister holds at most [`MAX_SNAPSHOTS`] snapshots.
 
 use crate::app::{method_of, VaultApp, VaultOp};
+use crate::settings::{self, Settings, Usage, MAX_CONTROLLERS};
 use candid::Principal;
 use chaos_manager::effect::{CallFailure, RejectCode, StateProbe};
+use chaos_manager::hardening::fixtures::release_hash;
+use chaos_manager::hardening::{
+    Cycles, ModuleHash, RunStatus, SettingsChange, StatusEvidence, Visibility,
+};
 use chaos_manager::{SnapshotId, TimestampNs};
-use ic_stable_structures::VectorMemory;
+use ic_stable_structures::{Memory, VectorMemory};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -48,6 +57,33 @@ pub enum Module {
     Empty,
 }
 
+/// SHA-256 of `chaos_manager::effect::BROKEN_MODULE`.
+pub const BROKEN_MODULE_HASH: [u8; 32] = [
+    0x93, 0xa4, 0x4b, 0xbb, 0x96, 0xc7, 0x51, 0x21, 0x8e, 0x4c, 0x00, 0xd4, 0x79, 0xe4, 0xc1, 0x43,
+    0x58, 0x12, 0x2a, 0x38, 0x9a, 0xcc, 0xa1, 0x62, 0x05, 0xb1, 0xe4, 0xd0, 0xdc, 0x5f, 0x94, 0x76,
+];
+
+impl Module {
+    /// `canister_status.module_hash`. The vault reports the hardening fixtures' release
+    /// (`chaos_manager::hardening::fixtures::release_hash`, approved by
+    /// `policy_approving_release`): the simulator runs the vault natively, with no Wasm to hash.
+    pub fn hash(self) -> Option<ModuleHash> {
+        match self {
+            Module::Vault => Some(release_hash()),
+            Module::Broken => Some(ModuleHash(BROKEN_MODULE_HASH.to_vec())),
+            Module::Empty => None,
+        }
+    }
+
+    /// The heap this module uses when instantiated (a stand-in for the vault's).
+    pub fn heap_bytes(self) -> u64 {
+        match self {
+            Module::Vault => settings::VAULT_HEAP_BYTES,
+            Module::Broken | Module::Empty => 0,
+        }
+    }
+}
+
 /// Who may call `canister_status` (the IC's `status_visibility` setting).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum StatusVisibility {
@@ -55,6 +91,15 @@ pub enum StatusVisibility {
     #[default]
     Controllers,
     Public,
+}
+
+impl From<StatusVisibility> for Visibility {
+    fn from(v: StatusVisibility) -> Self {
+        match v {
+            StatusVisibility::Controllers => Visibility::Controllers,
+            StatusVisibility::Public => Visibility::Public,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -73,7 +118,8 @@ pub struct StatusReply {
     pub module: Module,
 }
 
-/// One simulated canister: controllers, status, module, stable memory, snapshots.
+/// One simulated canister: controllers, settings, status, module, stable memory, snapshots,
+/// cycles.
 pub struct SimCanister {
     id: Principal,
     controllers: Vec<Principal>,
@@ -85,7 +131,10 @@ pub struct SimCanister {
     app: Option<VaultApp>,
     snapshots: Vec<Snapshot>,
     next_snapshot: u64,
-    status_visibility: StatusVisibility,
+    settings: Settings,
+    cycles: Cycles,
+    /// Cycles set aside for memory growth (the simulator reserves none by itself).
+    reserved_cycles: Cycles,
 }
 
 pub type CallResult<T> = Result<T, CallFailure>;
@@ -108,7 +157,9 @@ impl SimCanister {
             app,
             snapshots: Vec::new(),
             next_snapshot: 0,
-            status_visibility: StatusVisibility::Controllers,
+            settings: Settings::default(),
+            cycles: settings::DEFAULT_CYCLES,
+            reserved_cycles: Cycles(0),
         }
     }
 
@@ -133,7 +184,41 @@ impl SimCanister {
     }
 
     pub fn set_status_visibility(&mut self, v: StatusVisibility) {
-        self.status_visibility = v;
+        self.settings.status_visibility = v.into();
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn cycles(&self) -> Cycles {
+        self.cycles
+    }
+
+    /// Sets the balance (a top-up, or a drained canister).
+    pub fn set_cycles(&mut self, cycles: Cycles) {
+        self.cycles = cycles;
+    }
+
+    /// Sets the cycles reserved for memory growth.
+    pub fn set_reserved_cycles(&mut self, cycles: Cycles) {
+        self.reserved_cycles = cycles;
+    }
+
+    /// The heap in use (a stand-in: see [`Module::heap_bytes`]).
+    pub fn heap_bytes(&self) -> u64 {
+        self.module.heap_bytes()
+    }
+
+    /// Total memory: heap, stable memory and snapshots.
+    pub fn memory_size_bytes(&self) -> u64 {
+        let stable = self.memory.size() * 65_536;
+        let snapshots: u64 = self
+            .snapshots
+            .iter()
+            .map(|s| s.memory.len() as u64 + s.module.heap_bytes())
+            .sum();
+        self.heap_bytes() + stable + snapshots
     }
 
     /// The running vault's own invariants; `Ok` when no vault runs.
@@ -161,11 +246,18 @@ impl SimCanister {
         )
     }
 
-    /// `canister_status`: controllers only, unless the status is public.
-    pub fn canister_status(&self, caller: &Principal) -> CallResult<StatusReply> {
-        if self.status_visibility == StatusVisibility::Controllers {
-            self.require_controller(caller)?;
+    /// Controllers, or the principals `visibility` names.
+    fn require_viewer(&self, caller: &Principal, visibility: &Visibility) -> CallResult<()> {
+        if settings::visible_to(visibility, caller) {
+            Ok(())
+        } else {
+            self.require_controller(caller)
         }
+    }
+
+    /// `canister_status`: controllers, and whoever `status_visibility` names.
+    pub fn canister_status(&self, caller: &Principal) -> CallResult<StatusReply> {
+        self.require_viewer(caller, &self.settings.status_visibility)?;
         Ok(StatusReply {
             status: self.status,
             controllers: self.controllers.clone(),
@@ -173,14 +265,62 @@ impl SimCanister {
         })
     }
 
+    /// `canister_status` as a hardening scan reads it.
+    pub fn status_evidence(&self, caller: &Principal) -> CallResult<StatusEvidence> {
+        self.require_viewer(caller, &self.settings.status_visibility)?;
+        let s = &self.settings;
+        let memory = self.memory_size_bytes();
+        Ok(StatusEvidence {
+            controllers: self.controllers.clone(),
+            status: match self.status {
+                CanisterStatus::Running => RunStatus::Running,
+                CanisterStatus::Stopped => RunStatus::Stopped,
+            },
+            freezing_threshold_secs: s.freezing_threshold_secs,
+            memory_allocation_bytes: s.memory_allocation_bytes,
+            compute_allocation_pct: s.compute_allocation_pct,
+            reserved_cycles_limit: Some(s.reserved_cycles_limit),
+            wasm_memory_limit_bytes: Some(s.wasm_memory_limit_bytes),
+            wasm_memory_threshold_bytes: Some(s.wasm_memory_threshold_bytes),
+            log_visibility: Some(s.log_visibility.clone()),
+            snapshot_visibility: Some(s.snapshot_visibility.clone()),
+            status_visibility: Some(s.status_visibility.clone()),
+            module_hash: self.module.hash(),
+            memory_size_bytes: memory,
+            wasm_memory_size_bytes: Some(self.heap_bytes()),
+            cycles: self.cycles,
+            idle_cycles_burned_per_day: settings::idle_burn_per_day(
+                memory,
+                s.memory_allocation_bytes,
+            ),
+            reserved_cycles: self.reserved_cycles,
+        })
+    }
+
+    /// `update_settings` with the fields of `change` that are set: controllers only; a change
+    /// the IC refuses changes nothing.
+    pub fn update_settings(
+        &mut self,
+        caller: &Principal,
+        change: &SettingsChange,
+    ) -> CallResult<()> {
+        self.require_controller(caller)?;
+        let usage = Usage {
+            heap_bytes: self.heap_bytes(),
+            reserved_cycles: self.reserved_cycles,
+        };
+        self.settings = self.settings.changed(change, usage)?;
+        Ok(())
+    }
+
     /// `canister_info`: any canister may read another's controllers (and module hash).
     pub fn canister_info(&self) -> Vec<Principal> {
         self.controllers.clone()
     }
 
-    /// `list_canister_snapshots`: controllers only.
+    /// `list_canister_snapshots`: controllers, and whoever `snapshot_visibility` names.
     pub fn list_snapshots(&self, caller: &Principal) -> CallResult<Vec<(SnapshotId, TimestampNs)>> {
-        self.require_controller(caller)?;
+        self.require_viewer(caller, &self.settings.snapshot_visibility)?;
         Ok(self
             .snapshots
             .iter()
@@ -188,13 +328,21 @@ impl SimCanister {
             .collect())
     }
 
-    /// `update_settings` with new controllers.
+    /// `update_settings` with new controllers (at most [`MAX_CONTROLLERS`]).
     pub fn set_controllers(
         &mut self,
         caller: &Principal,
         controllers: Vec<Principal>,
     ) -> CallResult<()> {
         self.require_controller(caller)?;
+        if controllers.len() > MAX_CONTROLLERS {
+            return reject(
+                RejectCode::CanisterError,
+                format!(
+                    "Invalid settings: 'controllers' length exceeds maximum size allowed of {MAX_CONTROLLERS}."
+                ),
+            );
+        }
         self.controllers = controllers;
         Ok(())
     }
@@ -471,5 +619,75 @@ mod tests {
             code(c.load_snapshot(&p(1), &ids[0])),
             RejectCode::DestinationInvalid
         );
+    }
+
+    #[test]
+    fn status_evidence_reports_the_settings_to_controllers_and_to_allowed_viewers() {
+        let mut c = vault();
+        let e = c.status_evidence(&p(1)).unwrap();
+        assert_eq!(e.controllers, vec![p(1)]);
+        assert_eq!(e.freezing_threshold_secs, 30 * 86_400);
+        assert_eq!(e.wasm_memory_limit_bytes, Some(3 << 30));
+        assert_eq!(e.wasm_memory_threshold_bytes, Some(0));
+        assert_eq!(e.module_hash, Some(release_hash()));
+        assert_eq!(e.wasm_memory_size_bytes, Some(settings::VAULT_HEAP_BYTES));
+        assert!(
+            e.memory_size_bytes > settings::VAULT_HEAP_BYTES,
+            "stable memory counts"
+        );
+        assert!(e.idle_cycles_burned_per_day.0 > 0);
+        assert_eq!(code(c.status_evidence(&p(2))), RejectCode::CanisterError);
+        let viewers = SettingsChange {
+            status_visibility: Some(Visibility::AllowedViewers(vec![p(2)])),
+            ..SettingsChange::default()
+        };
+        c.update_settings(&p(1), &viewers).unwrap();
+        assert!(c.status_evidence(&p(2)).is_ok());
+        assert_eq!(code(c.status_evidence(&p(3))), RejectCode::CanisterError);
+        c.uninstall_code(&p(1)).unwrap();
+        assert_eq!(c.status_evidence(&p(1)).unwrap().module_hash, None);
+    }
+
+    #[test]
+    fn only_controllers_update_settings_and_a_refused_change_changes_nothing() {
+        let mut c = vault();
+        let change = SettingsChange {
+            freezing_threshold_secs: Some(90 * 86_400),
+            ..SettingsChange::default()
+        };
+        assert_eq!(
+            code(c.update_settings(&p(2), &change)),
+            RejectCode::CanisterError
+        );
+        let below_heap = SettingsChange {
+            freezing_threshold_secs: Some(90 * 86_400),
+            wasm_memory_limit_bytes: Some(1 << 20),
+            ..SettingsChange::default()
+        };
+        assert_eq!(
+            code(c.update_settings(&p(1), &below_heap)),
+            RejectCode::CanisterError
+        );
+        assert_eq!(c.settings(), &Settings::default());
+        c.update_settings(&p(1), &change).unwrap();
+        assert_eq!(c.settings().freezing_threshold_secs, 90 * 86_400);
+        let eleven: Vec<Principal> = (0..11).map(p).collect();
+        assert_eq!(
+            code(c.set_controllers(&p(1), eleven)),
+            RejectCode::CanisterError
+        );
+    }
+
+    #[test]
+    fn snapshots_are_listed_to_whoever_snapshot_visibility_names() {
+        let mut c = vault();
+        c.take_snapshot(&p(1), None, T).unwrap();
+        assert_eq!(code(c.list_snapshots(&p(2))), RejectCode::CanisterError);
+        let public = SettingsChange {
+            snapshot_visibility: Some(Visibility::Public),
+            ..SettingsChange::default()
+        };
+        c.update_settings(&p(1), &public).unwrap();
+        assert_eq!(c.list_snapshots(&p(2)).unwrap().len(), 1);
     }
 }

@@ -4,7 +4,8 @@
 //! resumed (after an upgrade) or the core issues the next one (`issue_next_step`, journaled as
 //! `DrillStepStarted` before anything happens). The effect completes on the agenda after a
 //! seeded latency (a wait completes at its deadline); its outcome goes back through
-//! `complete_step` and `record_all`. Invariants are checked after every task.
+//! `complete_step` and `record_all`. Approved hardening requests are performed alongside
+//! ([`crate::hardening`]). Invariants are checked after every task.
 
 use crate::agenda::Task;
 use crate::app::VaultOp;
@@ -18,7 +19,8 @@ use chaos_manager::{command, DrillId, DurationNs, Event, TimestampNs};
 pub const MAX_TASKS_PER_RUN: u64 = 100_000;
 
 impl Sim {
-    /// Runs until no drill is running and nothing is scheduled.
+    /// Runs until no drill is running, no approved hardening request is left and nothing is
+    /// scheduled.
     ///
     /// # Panics
     /// On an invariant violation, with the seed and the last events.
@@ -67,12 +69,19 @@ impl Sim {
     /// invariants. `Ok(false)` when there is nothing left to do.
     pub fn try_step(&mut self) -> Result<bool, Violation> {
         self.issue_ready();
+        self.issue_hardening();
         self.ensure_background();
         let Some((at, task)) = self.agenda.pop() else {
             if let Some(d) = self.state().running_drills().next() {
                 return Err(self.violation(format!(
                     "{} is running but nothing is scheduled for it",
                     d.id
+                )));
+            }
+            if let Some(r) = self.state().assurance.approved_pending().next() {
+                return Err(self.violation(format!(
+                    "hardening request {} is approved but nothing performs it",
+                    r.id
                 )));
             }
             return Ok(false);
@@ -89,9 +98,15 @@ impl Sim {
                 let _ = self.user_call(canister, user, &op);
             }
             Task::Background => self.background_op(),
+            Task::Harden {
+                request,
+                index,
+                effect,
+            } => self.complete_hardening(request, index, &effect)?,
         }
         // As the canister re-arms its timer on completion: the next step is issued at once.
         self.issue_ready();
+        self.issue_hardening();
         self.check_invariants()?;
         Ok(true)
     }

@@ -5,6 +5,7 @@
 use crate::canister::SimCanister;
 use candid::Principal;
 use chaos_manager::effect::{CallFailure, Effect, Outcome, RejectCode, SnapshotInfo};
+use chaos_manager::hardening::Evidence;
 use chaos_manager::TimestampNs;
 
 /// The canister an effect acts on (`None` for a wait).
@@ -61,12 +62,31 @@ pub fn perform(
         Effect::LoadSnapshot { snapshot, .. } => c.load_snapshot(suite, snapshot).map(done),
         Effect::Probe { method, .. } => c.probe(method).map(|probe| Outcome::Probed { probe }),
         Effect::WaitUntil { .. } => Ok(Outcome::Done),
-        Effect::UpdateSettings { .. } | Effect::CollectEvidence { .. } => Err(CallFailure {
-            code: RejectCode::Local,
-            message: format!("fleet_sim does not model {} yet", effect.name()),
+        Effect::UpdateSettings { change, .. } => c.update_settings(suite, change).map(done),
+        Effect::CollectEvidence { .. } => Ok(Outcome::Evidence {
+            evidence: Box::new(collect_evidence(c, suite, now)),
         }),
     };
     result.unwrap_or_else(failed)
+}
+
+/// What the suite reads for a scan: `canister_status` (or why it could not) and
+/// `list_canister_snapshots` (`None` when refused). `canister_metadata` is not read (the
+/// simulated vault publishes no metadata) and the access probe does not run here; the core
+/// adds the drill history.
+pub fn collect_evidence(c: &SimCanister, suite: &Principal, now: TimestampNs) -> Evidence {
+    Evidence {
+        target: c.id(),
+        suite: *suite,
+        collected_at: now,
+        status: c
+            .status_evidence(suite)
+            .map_err(|f| format!("canister_status rejected ({:?}): {}", f.code, f.message)),
+        candid_service_public: None,
+        snapshots: c.list_snapshots(suite).ok(),
+        last_drill: None,
+        access_probe: None,
+    }
 }
 
 fn done(_: ()) -> Outcome {

@@ -2,8 +2,9 @@
 //! and probes of it). Every decision draws from the simulator's seeded generator.
 //!
 //! Semantics follow the IC: a `SysTransient` reject means the call was not delivered, so the
-//! effect did not happen; `SysUnknown` is only possible on bounded-wait calls (the probe and
-//! `canister_status`, both read-only), so it too leaves the canister unchanged. Lifecycle calls
+//! effect did not happen; `SysUnknown` is only possible on bounded-wait calls (the probe,
+//! `canister_info`, and the evidence reads `canister_status` and `list_canister_snapshots`, all
+//! read-only), so it too leaves the canister unchanged. Lifecycle calls
 //! are unbounded-wait in the canister shell and never see `SysUnknown`.
 
 use crate::rng::SimRng;
@@ -54,6 +55,6 @@ impl FaultKnobs {
 pub fn is_bounded_wait(effect: &Effect) -> bool {
     matches!(
         effect,
-        Effect::Probe { .. } | Effect::ReadControllers { .. }
+        Effect::Probe { .. } | Effect::ReadControllers { .. } | Effect::CollectEvidence { .. }
     )
 }

@@ -4,11 +4,18 @@
 //! the restore point and the disaster (a hold of [`HOLD_NS`]), then the RPO is exactly
 //! `OPS_DURING_HOLD` operations lost and the verdict is Passed with an RTO above zero.
 //!
-//! Only Candid DTOs and principals live here: nothing in this module depends on the
-//! simulator's internals.
+//! The hardening scenario: given a demo_vault deployed with [`weak_vault_settings`] and
+//! controlled by its developer and chaos_system only, when it is scanned under
+//! `chaos_manager::hardening::fixtures::policy_approving_release`, then exactly
+//! [`WEAK_VAULT_FAILING_CONTROLS`] fail, of which [`WEAK_VAULT_AUTO_FIXABLE`] have an automatic
+//! remediation (the others: a backup controller, and a passing DR drill).
+//!
+//! Only Candid DTOs, principals and core value types live here: nothing in this module depends
+//! on the simulator's internals.
 
 use candid::Principal;
 use chaos_api::{Criticality, Scenario, TargetSpec};
+use chaos_manager::hardening::{SettingsChange, Visibility};
 
 /// Name under which the demo vault is registered.
 pub const VAULT_NAME: &str = "demo_vault";
@@ -54,4 +61,38 @@ pub fn user(n: u8) -> Principal {
 /// Deposit `i` of the operations made during the hold: depositor and amount.
 pub fn hold_operation(i: u32) -> (u8, u64) {
     (100u8.wrapping_add(i as u8), 10 + i as u64)
+}
+
+/// The weak settings of the hardening scenario, as one `update_settings`: the IC's default
+/// freezing threshold (30 days, below the 90 the policy asks) and `wasm_memory_threshold` (0:
+/// the low-memory hook never runs), and public logs.
+pub fn weak_vault_settings() -> SettingsChange {
+    SettingsChange {
+        freezing_threshold_secs: Some(30 * 86_400),
+        wasm_memory_threshold_bytes: Some(0),
+        log_visibility: Some(Visibility::Public),
+        ..SettingsChange::default()
+    }
+}
+
+/// What a scan of the weak vault fails, in catalog order: a backup controller (02), the
+/// freezing threshold (06), the low-memory threshold (11), public logs (15), a recent snapshot
+/// (20) and a recent passing drill (21).
+pub const WEAK_VAULT_FAILING_CONTROLS: [&str; 6] = [
+    "IC-CTRL-02",
+    "IC-CTRL-06",
+    "IC-CTRL-11",
+    "IC-CTRL-15",
+    "IC-CTRL-20",
+    "IC-CTRL-21",
+];
+
+/// The failing controls `perform_hardening` fixes: settings (06, 11, 15) and a snapshot (20).
+pub const WEAK_VAULT_AUTO_FIXABLE: [&str; 4] =
+    ["IC-CTRL-06", "IC-CTRL-11", "IC-CTRL-15", "IC-CTRL-20"];
+
+/// An offline backup controller the developer adds by hand (the manual remediation of
+/// IC-CTRL-02).
+pub fn backup_controller() -> Principal {
+    Principal::self_authenticating(b"fleet_sim backup controller")
 }

@@ -4,17 +4,19 @@
 //! After every task:
 //! 1. the event log verifies (hash chain and entry hashes) up to its tip;
 //! 2. at most one drill runs per target;
-//! 3. a target that is not running its vault, with no drill running on it, is flagged
-//!    `needs_attention` by the last drill that acted on its lifecycle (a drill never leaves a
-//!    target stopped or broken without saying so);
+//! 3. a target that is not running its vault, with no drill running and no hardening being
+//!    performed on it, is flagged `needs_attention` by the last drill or hardening that acted
+//!    on its lifecycle (neither leaves a target stopped or broken without saying so);
 //! 4. every running vault satisfies its own invariants (supply, fingerprint).
 //!
 //! After every upgrade and at the end of a run ([`Sim::self_check`]): the whole log verifies
-//! and replaying it gives exactly the live state.
+//! and replaying it gives exactly the live state. When the fleet goes idle, no drill is left
+//! running and no approved hardening request is left unperformed ([`Sim::try_step`]).
 
 use crate::canister::Module;
 use crate::sim::Sim;
 use candid::Principal;
+use chaos_manager::assurance::{HardeningRequest, HardeningStatus};
 use chaos_manager::drill::Drill;
 use chaos_manager::effect::Effect;
 use chaos_manager::journal::decode_envelope;
@@ -136,34 +138,55 @@ impl Sim {
         Ok(())
     }
 
-    /// A target that does not serve, with no drill running on it, must be flagged by the last
-    /// drill that acted on its lifecycle. (A later drill that aborted before acting, say because
-    /// the target was already down, neither caused nor hides the state.)
+    /// A target that does not serve, with no drill running on it and no hardening being
+    /// performed on it, must be flagged by whoever left it so: a module other than the vault
+    /// by the last drill that acted on its lifecycle (hardening never changes the module), a
+    /// stopped vault by the last drill or hardening that acted on it. (A later drill that
+    /// aborted before acting, say because the target was already down, neither caused nor
+    /// hides the state.)
     fn check_finished_targets_serving(&self) -> Result<(), Violation> {
         let state = self.state();
-        let mut last_actor: BTreeMap<Principal, &Drill> = BTreeMap::new();
+        let mut last_drill: BTreeMap<Principal, (TimestampNs, Actor)> = BTreeMap::new();
+        let mut last_actor: BTreeMap<Principal, (TimestampNs, Actor)> = BTreeMap::new();
         let mut busy: BTreeSet<Principal> = BTreeSet::new();
         for d in state.drills.values() {
             if d.is_running() {
                 busy.insert(d.target);
             } else if d.timeline.iter().any(|e| acts_on_lifecycle(&e.effect)) {
-                last_actor.insert(d.target, d);
+                let at = d.report().map_or(TimestampNs(0), |r| r.finished_at);
+                acted(&mut last_drill, d.target, at, Actor::Drill(d));
+                acted(&mut last_actor, d.target, at, Actor::Drill(d));
+            }
+        }
+        for r in state.assurance.hardening.values() {
+            match (&r.status, r.finished_at) {
+                (HardeningStatus::Approved { .. }, _) => {
+                    busy.insert(r.target());
+                }
+                (HardeningStatus::Finished { outcomes, .. }, Some(at))
+                    if outcomes
+                        .iter()
+                        .any(|(n, _)| LIFECYCLE.contains(&n.as_str())) =>
+                {
+                    acted(&mut last_actor, r.target(), at, Actor::Hardening(r));
+                }
+                _ => {}
             }
         }
         for (id, c) in &self.canisters {
             if c.is_serving() || busy.contains(id) {
                 continue;
             }
-            let flagged = last_actor
-                .get(id)
-                .and_then(|d| d.report())
-                .is_some_and(|r| r.needs_attention);
-            if !flagged {
-                let culprit = last_actor
-                    .get(id)
-                    .map_or("no drill".to_string(), |d| d.id.to_string());
+            let responsible = if c.module() == Module::Vault {
+                &last_actor
+            } else {
+                &last_drill
+            };
+            let actor = responsible.get(id).map(|(_, a)| a);
+            if !actor.is_some_and(Actor::flags) {
+                let culprit = actor.map_or("no drill or hardening".to_string(), Actor::name);
                 return Err(self.violation(format!(
-                    "{id} is {:?} with module {:?} but the last drill that acted on it ({culprit}) does not say it needs attention",
+                    "{id} is {:?} with module {:?} but the last drill or hardening that could have left it so ({culprit}) does not say it needs attention",
                     c.status(),
                     c.module()
                 )));
@@ -185,6 +208,45 @@ impl Sim {
         Ok(())
     }
 }
+
+/// What last acted on a target's lifecycle.
+#[derive(Clone, Copy)]
+enum Actor<'a> {
+    Drill(&'a Drill),
+    Hardening(&'a HardeningRequest),
+}
+
+impl Actor<'_> {
+    /// Whether it says a person must look at the target.
+    fn flags(&self) -> bool {
+        match self {
+            Actor::Drill(d) => d.report().is_some_and(|r| r.needs_attention),
+            Actor::Hardening(r) => r.needs_attention(),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Actor::Drill(d) => d.id.to_string(),
+            Actor::Hardening(r) => format!("hardening request {}", r.id),
+        }
+    }
+}
+
+/// Keeps `actor` as `target`'s last actor if it finished at or after the one kept.
+fn acted<'a>(
+    last: &mut BTreeMap<Principal, (TimestampNs, Actor<'a>)>,
+    target: Principal,
+    at: TimestampNs,
+    actor: Actor<'a>,
+) {
+    if last.get(&target).is_none_or(|(t, _)| *t <= at) {
+        last.insert(target, (at, actor));
+    }
+}
+
+/// The outcome names (`Effect::name`) of a hardening that act on the lifecycle.
+const LIFECYCLE: [&str; 2] = ["stop_canister", "start_canister"];
 
 /// Effects that change whether a canister serves (a snapshot or a read does not).
 fn acts_on_lifecycle(effect: &Effect) -> bool {

@@ -9,7 +9,10 @@
 //! - [`sim`]: the fleet ([`Sim`]) and the commands, routed through the core as the canister
 //!   routes them; [`Sim::reopen`] simulates an upgrade of chaos_system.
 //! - [`drive`]: the drill driver and scheduler (issue → journal → perform → complete → journal).
-//! - [`canister`], [`effects`], [`faults`]: management-canister semantics, the effects, faults.
+//! - [`assurance`], [`hardening`]: scans, hardening requests and readiness through the core;
+//!   the driver that performs approved hardening (effects in order, evidence, rescan).
+//! - [`canister`], [`settings`], [`effects`], [`faults`]: management-canister semantics
+//!   (settings and status included), the effects, faults.
 //! - [`invariants`]: safety checks after every task, and violations that print their seed.
 //! - [`random_run`]: seeded random runs (fleets, drills, faults, upgrades) for `bin/sim`.
 //! - [`fixtures`]: scenario data shared with the PocketIC suite.
@@ -18,14 +21,17 @@
 
 pub mod agenda;
 pub mod app;
+pub mod assurance;
 pub mod canister;
 pub mod drive;
 pub mod effects;
 pub mod faults;
 pub mod fixtures;
+pub mod hardening;
 pub mod invariants;
 pub mod random_run;
 pub mod rng;
+pub mod settings;
 pub mod sim;
 
 pub use invariants::Violation;

@@ -1,12 +1,18 @@
-//! Seeded random runs: a random fleet of 1–4 vaults (some the suite does not control), random
-//! registrations, random drills (scenario, hold, deposits during the hold, idempotent retries,
-//! unauthorized callers), random runs of the scheduler, random upgrades of chaos_system and, in
-//! "stormy" runs, random call faults, lost replies at upgrades and revoked control.
+//! Seeded random runs: a random fleet of 1–4 vaults (some the suite does not control, some
+//! weakly configured), random registrations, random drills (scenario, hold, deposits during the
+//! hold, idempotent retries, unauthorized callers), random scans and hardening requests (a
+//! random choice of the fixable failing controls, approved or rejected by an admin), random
+//! runs of the scheduler, random upgrades of chaos_system and, in "stormy" runs, random call
+//! faults, lost replies at upgrades and revoked control.
 //!
 //! Besides the per-task invariants ([`crate::invariants`]), a run checks that the suite's
 //! answers are the right ones: unauthorized starts are refused, a canister the suite does not
-//! control is never registered, a retried key returns the same drill, the log replays to the
-//! live state at the end, and every drill finishes. In calm runs (no faults, clean upgrades)
+//! control is never registered, a retried key returns the same drill, a scan and a hardening
+//! request answer only what they may, the log replays to the live state at the end, every
+//! drill finishes and every approved hardening request is performed.
+//!
+//! `start_drill` refuses a target with a hardening in progress (both would stop and start the
+//! same canister); the generator asks anyway and expects that refusal. In calm runs (no faults, clean upgrades)
 //! every drill must also recover: not aborted, and every criterion but the RPO objective met
 //! (the background workload may legitimately lose more operations than the objective allows).
 
@@ -16,7 +22,11 @@ use crate::invariants::Violation;
 use crate::rng::SimRng;
 use crate::sim::{admin, developer, operator, stranger, Background, DrillRequest, Sim};
 use candid::Principal;
+use chaos_manager::assurance::{self, HardeningStatus};
 use chaos_manager::drill::{ScenarioKind, Verdict};
+use chaos_manager::effect::Outcome;
+use chaos_manager::hardening::fixtures::policy_approving_release;
+use chaos_manager::hardening::{control, ControlId, HardeningError};
 use chaos_manager::{CoreError, DurationNs};
 
 /// What one random run did.
@@ -39,6 +49,12 @@ pub struct RunSummary {
     pub orphan_snapshots: u64,
     /// Targets whose recorded restore point no longer exists on the canister.
     pub stale_restore_points: u64,
+    pub scans: u64,
+    pub hardening_requests: u64,
+    /// Approved requests performed (each ends with a rescan).
+    pub hardenings_finished: u64,
+    /// Performed requests that stopped their target and could not start it again.
+    pub hardening_attention: u64,
 }
 
 struct Vault {
@@ -49,6 +65,8 @@ struct Vault {
 /// Runs the random scenario of `seed`; `Err` is the first violation found.
 pub fn run(seed: u64) -> Result<RunSummary, Violation> {
     let mut sim = Sim::new(seed);
+    sim.set_policy(admin(), policy_approving_release())
+        .map_err(|e| sim.violation(format!("set_policy: {e}")))?;
     // The generator's own choices, independent of the simulator's draws.
     let mut g = SimRng::new(seed ^ 0x5eed_f1ee_7c4a_0505);
     let stormy = g.chance(0.6);
@@ -61,11 +79,12 @@ pub fn run(seed: u64) -> Result<RunSummary, Violation> {
         ..RunSummary::default()
     };
     for _ in 0..g.range(2, 6) {
-        match g.range(0, 9) {
+        match g.range(0, 11) {
             0..=4 => start_random_drill(&mut sim, &mut g, &vaults, &mut summary)?,
             5..=7 => {
                 sim.try_run_tasks(g.range(1, 25))?;
             }
+            10 | 11 => scan_and_harden(&mut sim, &mut g, &vaults, &mut summary)?,
             8 => {
                 // Upgrade mid-flight: let a few tasks run so that a step is likely in flight.
                 sim.try_run_tasks(g.range(0, 12))?;
@@ -88,10 +107,12 @@ fn build_fleet(sim: &mut Sim, g: &mut SimRng, stormy: bool) -> Vec<Vault> {
     for i in 0..g.range(1, 4) {
         let controlled = g.chance(0.85);
         let name = format!("vault-{i}");
-        let id = if controlled {
-            sim.add_vault(&name)
-        } else {
+        let id = if !controlled {
             sim.add_vault_without_control(&name)
+        } else if g.chance(0.5) {
+            sim.add_weak_vault(&name)
+        } else {
+            sim.add_vault(&name)
         };
         if g.chance(0.3) {
             sim.set_status_visibility(id, StatusVisibility::Public);
@@ -150,14 +171,20 @@ fn start_random_drill(
         *g.pick(&[Principal::anonymous(), stranger()])
     };
     let key = g.chance(0.3).then(|| g.next_u64().to_le_bytes().to_vec());
+    let target = g.pick(vaults).id;
+    let hardening = assurance::hardening_in_progress(sim.state(), target);
     let request = DrillRequest {
-        target: g.pick(vaults).id,
+        target,
         scenario: *g.pick(&ScenarioKind::ALL),
         hold: DurationNs::from_secs(g.range(0, 90)),
         ops_during_hold: g.range(0, 4) as u32,
         idempotency_key: key.clone(),
     };
     match (sim.request_drill(caller, request.clone()), authorized) {
+        (Ok(started), true) if hardening.is_some() => Err(sim.violation(format!(
+            "{} started while hardening {hardening:?} acts on its target",
+            started.id
+        ))),
         (Ok(started), true) => {
             if key.is_some() {
                 let retry = sim.request_drill(caller, request);
@@ -168,6 +195,12 @@ fn start_random_drill(
                     )));
                 }
             }
+            Ok(())
+        }
+        (Err(CoreError::HardeningInProgress { request, .. }), true)
+            if hardening == Some(request) =>
+        {
+            summary.refused_starts += 1;
             Ok(())
         }
         (Err(CoreError::TargetNotFound { .. } | CoreError::DrillInProgress { .. }), true) => {
@@ -182,6 +215,49 @@ fn start_random_drill(
             "start_drill by {caller} (operator: {authorized}) answered {answer:?}"
         ))),
     }
+}
+
+/// The operator scans a random vault; when automatic fixes apply, proposes a random choice of
+/// them, which an admin approves (mostly) or rejects. The driver performs approved requests.
+fn scan_and_harden(
+    sim: &mut Sim,
+    g: &mut SimRng,
+    vaults: &[Vault],
+    summary: &mut RunSummary,
+) -> Result<(), Violation> {
+    let target = g.pick(vaults).id;
+    let report = match sim.scan(operator(), &[target]) {
+        Ok(mut reports) => reports.remove(0),
+        // A vault the suite never registered (it does not control it).
+        Err(CoreError::TargetNotFound { .. }) => return Ok(()),
+        Err(e) => return Err(sim.violation(format!("scan of {target} answered {e:?}"))),
+    };
+    let fixable: Vec<ControlId> = report
+        .failing()
+        .filter(|r| control(&r.control).is_some_and(|c| c.auto_remediation.is_some()))
+        .map(|r| r.control.clone())
+        .collect();
+    let mut chosen: Vec<ControlId> = fixable.iter().filter(|_| g.chance(0.7)).cloned().collect();
+    if chosen.is_empty() {
+        match fixable.first() {
+            Some(c) => chosen.push(c.clone()),
+            None => return Ok(()),
+        }
+    }
+    let id = match sim.request_hardening(operator(), target, &chosen) {
+        Ok(id) => id,
+        // E.g. a snapshot of a canister a drill left empty.
+        Err(CoreError::Hardening(HardeningError::NotApplicable { .. })) => return Ok(()),
+        Err(e) => {
+            return Err(sim.violation(format!(
+                "request_hardening of {chosen:?} (failing in the scan just made) answered {e:?}"
+            )))
+        }
+    };
+    summary.hardening_requests += 1;
+    let approve = g.chance(0.85);
+    sim.decide_hardening(admin(), id, approve, "random run")
+        .map_err(|e| sim.violation(format!("decide_hardening of {id} answered {e:?}")))
 }
 
 /// The developer removes chaos_system from a vault's controllers.
@@ -215,10 +291,32 @@ fn tally(sim: &Sim, s: &mut RunSummary, stormy: bool) -> Result<(), Violation> {
             )));
         }
     }
+    let mut hardening_snapshots = Vec::new();
+    for r in state.assurance.hardening.values() {
+        match &r.status {
+            HardeningStatus::Approved { .. } => {
+                return Err(sim.violation(format!(
+                    "hardening request {} is still approved after the run went idle",
+                    r.id
+                )))
+            }
+            HardeningStatus::Finished { outcomes, .. } => {
+                s.hardening_attention += r.needs_attention() as u64;
+                hardening_snapshots.extend(outcomes.iter().filter_map(|(_, o)| match o {
+                    Outcome::SnapshotTaken { id, .. } => Some(id.clone()),
+                    _ => None,
+                }));
+            }
+            _ => {}
+        }
+    }
     for id in sim.canister_ids() {
         let snapshots = sim.canister(id).map(|c| c.snapshots()).unwrap_or_default();
         let recorded = state.snapshots.get(&id);
-        s.orphan_snapshots += snapshots.iter().filter(|x| Some(&x.id) != recorded).count() as u64;
+        s.orphan_snapshots += snapshots
+            .iter()
+            .filter(|x| Some(&x.id) != recorded && !hardening_snapshots.contains(&x.id))
+            .count() as u64;
         if recorded.is_some_and(|r| !snapshots.iter().any(|x| &x.id == r)) {
             s.stale_restore_points += 1;
         }
@@ -228,5 +326,7 @@ fn tally(sim: &Sim, s: &mut RunSummary, stormy: bool) -> Result<(), Violation> {
     s.lost_replies = stats.lost_replies;
     s.faults_injected = stats.faults_injected;
     s.events = sim.journal().log().len();
+    s.scans = stats.scans;
+    s.hardenings_finished = stats.hardenings_finished;
     Ok(())
 }

@@ -88,6 +88,10 @@ pub struct SimStats {
     pub reopens: u64,
     /// Effects in flight at an upgrade that had acted on their target but whose reply was lost.
     pub lost_replies: u64,
+    /// Scans recorded (operators' scans; the rescans of hardening are counted apart).
+    pub scans: u64,
+    /// Hardening requests performed and finished.
+    pub hardenings_finished: u64,
 }
 
 /// The background workload: random users' operations on random vaults while drills run.
@@ -115,6 +119,9 @@ pub struct Sim {
     pub(crate) performing: BTreeSet<DrillId>,
     /// Deposits still to make during each drill's hold.
     pub(crate) hold_ops: BTreeMap<DrillId, u32>,
+    /// Approved hardening requests being performed, with the outcomes so far (lost with an
+    /// upgrade: a request is then performed again from its first effect).
+    pub(crate) hardening: BTreeMap<u64, Vec<(String, Outcome)>>,
     pub(crate) background: Option<Background>,
     /// Probability that a call in flight when chaos_system is upgraded had already acted.
     upgrade_lost_reply: f64,
@@ -150,6 +157,7 @@ impl Sim {
             agenda: Agenda::default(),
             performing: BTreeSet::new(),
             hold_ops: BTreeMap::new(),
+            hardening: BTreeMap::new(),
             background: None,
             upgrade_lost_reply: 0.0,
             verified: 0,
@@ -316,7 +324,7 @@ impl Sim {
             .probe(crate::app::VaultApp::PROBE_METHOD)
     }
 
-    fn canister_mut(&mut self, id: Principal) -> Result<&mut SimCanister, CallFailure> {
+    pub(crate) fn canister_mut(&mut self, id: Principal) -> Result<&mut SimCanister, CallFailure> {
         self.canisters.get_mut(&id).ok_or_else(|| not_found(id))
     }
 
@@ -412,7 +420,8 @@ impl Sim {
     /// Simulates an upgrade of chaos_system: its pending calls and timers are lost (each call
     /// may have acted already, see [`Sim::set_upgrade_lost_reply`]), the journal is reopened
     /// from the same memories (replaying the log), an `Upgrade` event is recorded, the replayed
-    /// state is checked against a fresh replay, and every in-flight effect is performed again.
+    /// state is checked against a fresh replay, and every in-flight effect is performed again
+    /// (approved hardening requests from their first effect, at the next step).
     ///
     /// # Panics
     /// On an invariant violation, with the seed and the last events.
@@ -425,7 +434,9 @@ impl Sim {
     /// [`Sim::reopen`], returning a violation instead of panicking.
     pub fn try_reopen(&mut self) -> Result<(), Violation> {
         self.stats.reopens += 1;
-        for (_, _, effect) in self.agenda.drain_performs() {
+        let drill_calls = self.agenda.drain_performs().into_iter().map(|(_, _, e)| e);
+        let in_flight: Vec<Effect> = drill_calls.chain(self.agenda.drain_hardening()).collect();
+        for effect in in_flight {
             let acted = !matches!(effect, Effect::WaitUntil { .. })
                 && self.rng.chance(self.upgrade_lost_reply);
             if acted {
@@ -434,6 +445,7 @@ impl Sim {
             }
         }
         self.performing.clear();
+        self.hardening.clear();
         self.journal = Journal::open(self.memories.clone(), LogConfig::default())
             .map_err(|e| self.violation(format!("the journal does not reopen: {e}")))?;
         let upgrade = Event::Upgrade {
@@ -510,7 +522,7 @@ impl Sim {
     }
 }
 
-fn not_found(id: Principal) -> CallFailure {
+pub(crate) fn not_found(id: Principal) -> CallFailure {
     CallFailure {
         code: RejectCode::DestinationInvalid,
         message: format!("Canister {id} not found"),

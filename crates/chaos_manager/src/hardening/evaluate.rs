@@ -216,8 +216,11 @@ fn running(s: &StatusEvidence) -> Assessment {
 }
 
 fn log_visibility(s: &StatusEvidence, p: &HardeningPolicy) -> Assessment {
-    let text = format!("log_visibility {}", s.log_visibility.describe());
-    if !s.log_visibility.is_effectively_public() {
+    let Some(v) = &s.log_visibility else {
+        return unknown("canister_status reported no readable log_visibility");
+    };
+    let text = format!("log_visibility {}", v.describe());
+    if !v.is_effectively_public() {
         pass(text)
     } else if p.allow_public_logs {
         pass(format!("{text} (public logs allowed by policy)"))

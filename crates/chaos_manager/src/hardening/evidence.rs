@@ -125,7 +125,8 @@ pub struct StatusEvidence {
     #[n(7)]
     pub wasm_memory_threshold_bytes: Option<u64>,
     #[n(8)]
-    pub log_visibility: Visibility,
+    /// `None`: the replica's reply had none this version can read (the control is Unknown).
+    pub log_visibility: Option<Visibility>,
     #[n(9)]
     pub snapshot_visibility: Option<Visibility>,
     #[n(10)]

@@ -46,7 +46,7 @@ pub fn hardened_status(suite: Principal) -> StatusEvidence {
         reserved_cycles_limit: Some(Cycles(5_000_000_000_000)),
         wasm_memory_limit_bytes: Some(3 * GIB),
         wasm_memory_threshold_bytes: Some(3 * GIB / 5),
-        log_visibility: Visibility::Controllers,
+        log_visibility: Some(Visibility::Controllers),
         snapshot_visibility: Some(Visibility::Controllers),
         status_visibility: Some(Visibility::Controllers),
         module_hash: Some(release_hash()),
@@ -93,7 +93,7 @@ pub fn weak_evidence(target: Principal, suite: Principal, now: TimestampNs) -> E
     status.controllers = vec![owner(), suite];
     status.freezing_threshold_secs = 30 * 86_400;
     status.wasm_memory_threshold_bytes = Some(0);
-    status.log_visibility = Visibility::Public;
+    status.log_visibility = Some(Visibility::Public);
     Evidence {
         target,
         suite,

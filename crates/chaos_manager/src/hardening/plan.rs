@@ -86,7 +86,7 @@ impl SettingsChange {
             s.wasm_memory_threshold_bytes = Some(v);
         }
         if let Some(v) = &self.log_visibility {
-            s.log_visibility = v.clone();
+            s.log_visibility = Some(v.clone());
         }
         if let Some(v) = &self.snapshot_visibility {
             s.snapshot_visibility = Some(v.clone());

@@ -77,6 +77,10 @@ fn main() -> ExitCode {
         "snapshot hygiene: {} orphan snapshots, {} stale restore points",
         total.orphan_snapshots, total.stale_restore_points
     );
+    println!(
+        "assurance: {} scans; {} hardening requests, {} performed ({} need attention)",
+        total.scans, total.hardening_requests, total.hardenings_finished, total.hardening_attention
+    );
     for (seed, what) in &failed {
         println!(
             "FAILED seed {seed}: {}",
@@ -109,6 +113,10 @@ fn add(t: &mut RunSummary, s: &RunSummary) {
     t.events += s.events;
     t.orphan_snapshots += s.orphan_snapshots;
     t.stale_restore_points += s.stale_restore_points;
+    t.scans += s.scans;
+    t.hardening_requests += s.hardening_requests;
+    t.hardenings_finished += s.hardenings_finished;
+    t.hardening_attention += s.hardening_attention;
 }
 
 fn parse(args: Vec<String>) -> Result<Args, String> {
