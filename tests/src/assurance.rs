@@ -107,6 +107,7 @@ impl Env {
             self.query(admin(), "get_hardening_policy", ());
         let mut policy = r.expect("get_hardening_policy");
         policy.approved_module_hashes = vec![module_hash];
+        policy.publish_reports = true;
         let r: Result<(), Error> = self.update(admin(), "set_hardening_policy", policy);
         r.expect("set_hardening_policy");
     }

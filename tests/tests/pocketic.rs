@@ -587,7 +587,9 @@ fn assurance_unauthorized(server: PathBuf) {
     let r: Result<chaos_api::Readiness, Error> =
         env.update(anonymous, "assess_readiness", env.vault);
     assert_eq!(r.unwrap_err().code, ErrorCode::AnonymousCaller);
-    // By design, http_request is public (see candid/chaos_system.did).
+    // /metrics is public (counts only); reports are not unless the policy publishes them.
+    let scan = env.http_get(&format!("/scan/{}.json", env.vault));
+    assert_eq!(scan.status_code, 403);
     let metrics = env.http_get("/metrics");
     assert_eq!(metrics.status_code, 200);
     assert!(metrics.body_text().contains("chaos_system_events_total"));

@@ -62,6 +62,12 @@ fn report(rest: &str, page: fn(Principal, Format) -> Option<HttpResponse>) -> Ht
         return not_found("add .json or .html to the canister id");
     };
     match Principal::from_text(id) {
+        Ok(_) if !storage::read(|j| j.state().assurance.policy.publish_reports) => {
+            HttpResponse::text(
+                403,
+                "reports are not published: an admin sets publish_reports in the hardening policy; Auditors read them with get_scan and get_readiness\n",
+            )
+        }
         Ok(target) => page(target, format)
             .unwrap_or_else(|| not_found(&format!("nothing recorded for {target} yet"))),
         Err(e) => HttpResponse::text(400, format!("`{id}` is not a canister id: {e}\n")),

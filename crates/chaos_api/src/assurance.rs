@@ -53,6 +53,8 @@ pub struct HardeningPolicy {
     pub reserved_cycles_limit_target: Nat,
     pub wasm_memory_limit_target_bytes: u64,
     pub max_evidence_age_ns: u64,
+    /// Serve /scan and /readiness pages through http_request (anonymous). Default false.
+    pub publish_reports: bool,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

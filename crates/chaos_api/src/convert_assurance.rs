@@ -99,6 +99,7 @@ impl From<&core::HardeningPolicy> for HardeningPolicy {
             reserved_cycles_limit_target: Nat::from(p.reserved_cycles_limit_target.0),
             wasm_memory_limit_target_bytes: p.wasm_memory_limit_target_bytes,
             max_evidence_age_ns: p.max_evidence_age.0,
+            publish_reports: p.publish_reports,
         }
     }
 }
@@ -141,6 +142,7 @@ impl TryFrom<HardeningPolicy> for core::HardeningPolicy {
             )?,
             wasm_memory_limit_target_bytes: p.wasm_memory_limit_target_bytes,
             max_evidence_age: DurationNs(p.max_evidence_age_ns),
+            publish_reports: p.publish_reports,
         })
     }
 }

@@ -130,6 +130,10 @@ pub struct HardeningPolicy {
     /// Evidence older than this is not trusted: every control reads `Unknown`.
     #[n(15)]
     pub max_evidence_age: DurationNs,
+    /// Serve scan and readiness pages over the anonymous HTTP gateway (`http_request`). Off by
+    /// default: a scan page tells anyone the target's weaknesses.
+    #[n(16)]
+    pub publish_reports: bool,
 }
 
 /// NNS root (`r7inp-6aaaa-aaaaa-aaabq-cai`), the governance controller of NNS canisters.
@@ -156,6 +160,7 @@ impl Default for HardeningPolicy {
             reserved_cycles_limit_target: Cycles(5_000_000_000_000),
             wasm_memory_limit_target_bytes: 3 << 30,
             max_evidence_age: DAY,
+            publish_reports: false,
         }
     }
 }
