@@ -54,10 +54,71 @@ pub fn read<R>(f: impl FnOnce(&Journal<Memory>) -> R) -> R {
     })
 }
 
+/// Runs `f` on the journal, then writes one structured log line (JSON, with the correlation
+/// id) per event it recorded to the canister log (`dfx canister logs`).
 pub fn mutate<R>(f: impl FnOnce(&mut Journal<Memory>) -> R) -> R {
     JOURNAL.with(|j| {
-        f(j.borrow_mut()
-            .as_mut()
-            .expect("journal opened in init/post_upgrade"))
+        let mut guard = j.borrow_mut();
+        let journal = guard.as_mut().expect("journal opened in init/post_upgrade");
+        let before = journal.log().len();
+        let r = f(journal);
+        let after = journal.log().len();
+        for env in journal.log().read(before, (after - before) as usize) {
+            ic_cdk::api::debug_print(log_line(&env));
+        }
+        r
     })
+}
+
+/// `{"seq":..,"time_ns":..,"kind":"..","caller":"..","correlation_id":".."}`
+fn log_line(env: &event_log::Envelope) -> String {
+    let caller = candid::Principal::try_from_slice(&env.caller)
+        .map(|p| p.to_text())
+        .unwrap_or_default();
+    format!(
+        "{{\"seq\":{},\"time_ns\":{},\"kind\":{},\"caller\":{},\"correlation_id\":{}}}",
+        env.seq,
+        env.time_ns,
+        json_string(&env.kind),
+        json_string(&caller),
+        json_string(&env.correlation_id)
+    )
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_lines_are_json_with_escaped_strings() {
+        let env = event_log::Envelope {
+            seq: 7,
+            time_ns: 42,
+            kind: "drill_started".into(),
+            payload: vec![],
+            caller: candid::Principal::anonymous().as_slice().to_vec(),
+            correlation_id: "start_drill:\"x\"\n".into(),
+            idempotency_key: None,
+            prev_hash: [0; 32],
+            hash: [0; 32],
+        };
+        let line = super::log_line(&env);
+        assert_eq!(
+            line,
+            r#"{"seq":7,"time_ns":42,"kind":"drill_started","caller":"2vxsx-fae","correlation_id":"start_drill:\"x\"\u000a"}"#
+        );
+    }
 }
