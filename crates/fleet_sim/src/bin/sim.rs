@@ -1,7 +1,7 @@
 //! Seeded random simulation runs: `sim --seeds N [--start S] [--keep-going] [--verbose]`.
 //!
 //! Runs seeds `S..S+N` (default start 0) through [`fleet_sim::random_run::run`], checking the
-//! invariants after every simulated task. Prints `N passed, 0 failed` and the rate, or the
+//! invariants after every simulated task. Prints `N seeds passed, 0 failed` and the rate (seeds are not tests: the suite total does not count them), or the
 //! failing seed with its last events (exit code 1); `--keep-going` runs every seed and lists
 //! the failing ones (one line each) before the count. Wall-clock time is read here only, to
 //! report seeds per second; the simulation itself never reads a clock.
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
             Err(v) if args.keep_going => failed.push((seed, v.what)),
             Err(v) => {
                 eprintln!("{v}");
-                println!("{passed} passed, 1 failed (seed {seed})");
+                println!("{passed} seeds passed, 1 failed (seed {seed})");
                 return ExitCode::FAILURE;
             }
         }
@@ -89,7 +89,7 @@ fn main() -> ExitCode {
     }
     let runs = passed + failed.len() as u64;
     println!(
-        "{passed} passed, {} failed in {secs:.2} s ({:.0} seeds/s)",
+        "{passed} seeds passed, {} failed in {secs:.2} s ({:.0} seeds/s)",
         failed.len(),
         runs as f64 / secs.max(1e-9)
     );
