@@ -7,7 +7,7 @@ cd "$REPO_ROOT" || exit 1
 
 # The canisters of the suite: the one list every script and dfx.json follow.
 # shellcheck disable=SC2034
-CANISTERS="chaos_system demo_vault chaos_probe"
+CANISTERS="chaos_system demo_vault chaos_probe vault_consumer"
 
 WASM_TARGET="wasm32-unknown-unknown"
 # Version installed when no ic-wasm is on PATH. Shrink output depends on it, so the module hash

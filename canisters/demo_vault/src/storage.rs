@@ -8,9 +8,12 @@
 //!   │                                                               count, total supply, fingerprint
 //!   ├─ MemoryId 2  DEDUP_KEYS    StableBTreeMap<DedupKey, DedupEntry>  (caller, idempotency key)
 //!   │                                                               → first use time, operation index
-//!   └─ MemoryId 3  DEDUP_EXPIRY  StableBTreeMap<ExpiryKey, ()>      the same keys ordered by first
-//!                                                                   use time, for pruning
-//!   MemoryIds 4..=254: free. Retired ids (never reuse): none yet.
+//!   ├─ MemoryId 3  DEDUP_EXPIRY  StableBTreeMap<ExpiryKey, ()>      the same keys ordered by first
+//!   │                                                               use time, for pruning
+//!   └─ MemoryId 4  CHAOS_HOOKS_CONFIG  StableCell (crates/chaos_hooks)  the configured
+//!                                                                   chaos_system principal only;
+//!                                                                   fault state is heap-only
+//!   MemoryIds 5..=254: free. Retired ids (never reuse): none yet.
 //! ```
 //!
 //! Nothing here depends on ic-cdk: the same layout runs over `DefaultMemoryImpl` in the canister
@@ -31,6 +34,9 @@ pub const META: MemoryId = MemoryId::new(1);
 pub const DEDUP_KEYS: MemoryId = MemoryId::new(2);
 /// Expiry index of the idempotency keys.
 pub const DEDUP_EXPIRY: MemoryId = MemoryId::new(3);
+
+/// The chaos hooks' configuration cell, owned by `chaos_hooks::canister` (not by the vault).
+pub const CHAOS_HOOKS_CONFIG: MemoryId = MemoryId::new(4);
 
 /// The memories a [`crate::vault::Vault`] is built over, one per structure.
 pub struct VaultMemories<M: Memory> {

@@ -49,6 +49,9 @@ pub const PRUNE_BATCH: usize = 4;
 /// well under the 5B-instruction query limit. Above it the check reports that it cannot run.
 pub const MAX_INVARIANT_SCAN_ACCOUNTS: u64 = 50_000;
 
+/// The account [`Vault::corrupt_balances`] invents when the vault has none.
+pub const PHANTOM_ACCOUNT: Principal = Principal::from_slice(b"chaos_hooks/phantom");
+
 /// A state change requested by a caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
@@ -479,6 +482,32 @@ impl<M: Memory> Vault<M> {
             },
             (),
         );
+    }
+
+    /// Data corruption for chaos experiments (the hooks' `Corrupt` fault): adds one unit to
+    /// the balances of the first `accounts` accounts in key order (or creates
+    /// [`PHANTOM_ACCOUNT`] when the vault is empty) without updating the total supply, the
+    /// fingerprint or the counter, exactly what [`Vault::check_invariants`] exists to catch.
+    /// Returns `(account, old balance, new balance)` per change. Never traps: a balance at
+    /// `u64::MAX` loses a unit instead. O(`accounts`).
+    pub fn corrupt_balances(&mut self, accounts: u32) -> Vec<(Principal, u64, u64)> {
+        let mut targets: Vec<(Principal, u64)> = self
+            .balances
+            .iter()
+            .take(accounts as usize)
+            .map(|e| e.into_pair())
+            .collect();
+        if targets.is_empty() {
+            targets.push((PHANTOM_ACCOUNT, 0));
+        }
+        targets
+            .into_iter()
+            .map(|(account, old)| {
+                let new = old.checked_add(1).unwrap_or(u64::MAX - 1);
+                self.balances.insert(account, new);
+                (account, old, new)
+            })
+            .collect()
     }
 
     #[cfg(test)]

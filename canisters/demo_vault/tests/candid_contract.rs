@@ -21,6 +21,32 @@ fn exported_interface_equals_the_did_file() {
 }
 
 #[test]
+fn the_did_file_embeds_the_chaos_hooks_control_methods() {
+    let did = std::fs::read_to_string(did_path()).unwrap();
+    chaos_hooks::contract::check_embeds_control_methods(&did).unwrap();
+}
+
+/// Every vault method is guarded (only the hooks' own control methods are not), and only
+/// guarded methods perturb their answers.
+#[test]
+fn every_vault_method_is_guarded() {
+    let (env, service) = CandidSource::File(&did_path()).load().unwrap();
+    let methods = env.as_service(&service.unwrap()).unwrap().to_vec();
+    let mut vault_methods: Vec<&str> = methods
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !name.starts_with("chaos_hooks_"))
+        .collect();
+    let mut guarded = demo_vault::chaos::GUARDED_METHODS.to_vec();
+    vault_methods.sort_unstable();
+    guarded.sort_unstable();
+    assert_eq!(vault_methods, guarded);
+    for m in demo_vault::chaos::PERTURBABLE_METHODS {
+        assert!(guarded.contains(m), "{m} perturbs but is not guarded");
+    }
+}
+
+#[test]
 fn the_check_rejects_an_added_or_changed_method() {
     let did = std::fs::read_to_string(did_path()).unwrap();
     let exported = demo_vault::candid_interface();
@@ -34,7 +60,16 @@ fn the_check_rejects_an_added_or_changed_method() {
         "total_supply : () -> (nat64);",
         1,
     );
-    for (what, text) in [("added", added), ("changed", changed)] {
+    let hook_changed = did.replacen(
+        "chaos_hooks_clear : () -> (HookResult);",
+        "chaos_hooks_clear : () -> (HookResult) query;",
+        1,
+    );
+    for (what, text) in [
+        ("added", added),
+        ("changed", changed),
+        ("hook changed", hook_changed),
+    ] {
         assert_ne!(text, did, "{what}: the edit must apply");
         assert!(
             service_equal(CandidSource::Text(&exported), CandidSource::Text(&text)).is_err(),
