@@ -19,12 +19,7 @@ use std::time::Duration;
 /// crate's download cache; it never downloads (this suite must say "skipped", not hang offline).
 pub fn server_binary() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("POCKET_IC_BIN") {
-        let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(format!("POCKET_IC_BIN={} is not a file", p.display()))
-        };
+        return checked_server(PathBuf::from(p));
     }
     let cached = std::env::temp_dir()
         .join(format!(
@@ -33,11 +28,37 @@ pub fn server_binary() -> Result<PathBuf, String> {
         ))
         .join("pocket-ic");
     if cached.is_file() {
-        Ok(cached)
+        checked_server(cached)
     } else {
         Err(format!(
             "no PocketIC server: POCKET_IC_BIN is unset and {} does not exist",
             cached.display()
+        ))
+    }
+}
+
+/// A server of the major version the pocket-ic crate speaks (16.x), or why not: a wrong or
+/// half-downloaded binary makes the suite skip, not fail every scenario.
+fn checked_server(path: PathBuf) -> Result<PathBuf, String> {
+    let out = std::process::Command::new(&path)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("{} cannot run: {e}", path.display()))?;
+    let version = String::from_utf8_lossy(&out.stdout);
+    let major = pocket_ic::LATEST_SERVER_VERSION
+        .split('.')
+        .next()
+        .unwrap_or("16");
+    if version
+        .trim()
+        .starts_with(&format!("pocket-ic-server {major}."))
+    {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} is not a pocket-ic server {major}.x (it says {:?})",
+            path.display(),
+            version.trim()
         ))
     }
 }
@@ -159,7 +180,8 @@ impl Env {
     }
 
     pub fn deposit(&self, user: Principal, amount: u64) {
-        self.pic
+        let bytes = self
+            .pic
             .update_call(
                 self.vault,
                 user,
@@ -171,6 +193,14 @@ impl Env {
                 .unwrap(),
             )
             .expect("deposit");
+        // The vault's own refusal must not pass unnoticed (it would show up later as an RPO
+        // mismatch): decode the result variant, whatever its payloads.
+        let reply: Result<candid::Reserved, candid::Reserved> =
+            decode_one(&bytes).expect("deposit reply");
+        assert!(
+            reply.is_ok(),
+            "the vault refused the deposit of {amount} by {user}"
+        );
     }
 
     pub fn vault_probe(&self) -> StateProbe {

@@ -50,7 +50,59 @@ const SCENARIOS: &[Scenario_] = &[
     ),
 ];
 
+/// The libtest arguments this harness honours: name filters, `--exact`, `--skip NAME`,
+/// `--list`; the values of other options (`--test-threads 1`, `--format x` ...) are not filters.
+struct Args {
+    filters: Vec<String>,
+    skips: Vec<String>,
+    exact: bool,
+}
+
+impl Args {
+    fn parse() -> Args {
+        const WITH_VALUE: &[&str] = &["--test-threads", "--format", "--color", "-Z", "--logfile"];
+        let mut a = Args {
+            filters: Vec::new(),
+            skips: Vec::new(),
+            exact: false,
+        };
+        let mut it = std::env::args().skip(1);
+        while let Some(arg) = it.next() {
+            match arg.as_str() {
+                "--list" => {
+                    for (name, _) in SCENARIOS {
+                        println!("{name}: test");
+                    }
+                    std::process::exit(0);
+                }
+                "--exact" => a.exact = true,
+                "--skip" => a.skips.extend(it.next()),
+                o if WITH_VALUE.contains(&o) => {
+                    it.next();
+                }
+                o if o.starts_with('-') => {}
+                f => a.filters.push(f.to_string()),
+            }
+        }
+        a
+    }
+
+    fn selects(&self, name: &str) -> bool {
+        let hit = |f: &String| {
+            if self.exact {
+                name == f
+            } else {
+                name.contains(f.as_str())
+            }
+        };
+        (self.filters.is_empty() || self.filters.iter().any(hit)) && !self.skips.iter().any(hit)
+    }
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        Args::parse();
+    }
     let server = match server_binary() {
         Ok(s) => s,
         Err(why) => {
@@ -64,13 +116,10 @@ fn main() {
             return;
         }
     };
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let args = Args::parse();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for (name, run) in SCENARIOS {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+        if !args.selects(name) {
             skipped += 1;
             continue;
         }
@@ -183,6 +232,10 @@ fn upgrade_mid_drill(server: PathBuf) {
             },
         )
         .unwrap();
+    // Let every callback in flight land before the upgrade (timers keep pointers into the heap).
+    for _ in 0..3 {
+        env.pic.tick();
+    }
     env.upgrade_chaos();
     // Timers do not survive an upgrade: post_upgrade re-arms the drill.
     env.pic.advance_time(std::time::Duration::from_nanos(
@@ -510,6 +563,10 @@ fn scheduled_scans(server: PathBuf) {
     env.pic.advance_time(Duration::from_secs(16 * 60));
     let first = tick_until_scanned_after(&env, 0);
     // After an upgrade the schedule is re-armed from the log.
+    // Let every callback in flight land before the upgrade (timers keep pointers into the heap).
+    for _ in 0..3 {
+        env.pic.tick();
+    }
     env.upgrade_chaos();
     env.pic.advance_time(Duration::from_secs(61 * 60));
     tick_until_scanned_after(&env, first.scanned_at_ns);
