@@ -31,3 +31,7 @@ pub use error::CoreError;
 pub use events::Event;
 pub use ids::{DrillId, DurationNs, SnapshotId, TimestampNs};
 pub use state::State;
+pub mod council;
+pub mod experiment;
+pub mod fault;
+pub mod safety;
