@@ -111,6 +111,17 @@ pub async fn perform(effect: &Effect) -> Outcome {
         },
         // Waits are performed by the driver with a timer, never here.
         Effect::WaitUntil { .. } => Outcome::Done,
+        // Experiment effects: no entry point of this build creates an experiment yet.
+        Effect::ReadStatus { .. }
+        | Effect::SetFaultPlan { .. }
+        | Effect::ClearFaults { .. }
+        | Effect::ProbeVia { .. }
+        | Effect::AccessProbe { .. } => Outcome::Failed {
+            failure: chaos_manager::effect::CallFailure {
+                code: RejectCode::Local,
+                message: format!("{} is not performed by this build", effect.name()),
+            },
+        },
     }
 }
 

@@ -81,6 +81,7 @@ impl From<TargetSpec> for core_target::Target {
             },
             probe_method: t.probe_method,
             allowed_scenarios: t.allowed_scenarios.into_iter().map(Into::into).collect(),
+            fault_profile: None,
         }
     }
 }
@@ -153,6 +154,18 @@ pub fn describe_effect(e: &Effect) -> String {
             crate::convert_assurance::describe_settings(change)
         ),
         Effect::CollectEvidence { canister } => format!("collect_evidence {canister}"),
+        Effect::ProbeVia { target, method } => format!("probe_via {target}.{method}"),
+        Effect::AccessProbe { target, methods } => {
+            format!("access_probe {target} ({})", methods.join(", "))
+        }
+        Effect::SetFaultPlan { canister, plan } => format!(
+            "set_fault_plan {canister} (plan {}, {} faults)",
+            plan.plan_id,
+            plan.faults.len()
+        ),
+        Effect::ReadStatus { canister } | Effect::ClearFaults { canister } => {
+            format!("{} {canister}", e.name())
+        }
         Effect::ReadControllers { canister }
         | Effect::ListSnapshots { canister }
         | Effect::StopCanister { canister }
@@ -183,6 +196,9 @@ pub fn describe_outcome(o: &Outcome) -> String {
             hex_prefix(&probe.state_hash)
         ),
         Outcome::Failed { failure } => format!("{:?}: {}", failure.code, failure.message),
+        Outcome::Status { status } => format!("status {:?}", status.status),
+        Outcome::ProbeRead { reading } => format!("probe read {:?}", reading.value),
+        Outcome::AccessProbed { accepted } => format!("{} methods accepted", accepted.len()),
         Outcome::Evidence { evidence } => format!(
             "evidence collected at {} ns (status {})",
             evidence.collected_at.0,

@@ -73,6 +73,13 @@ pub enum ErrorCode {
         canister_id: Principal,
         request_id: u64,
     },
+    /// An experiment acts on the target or degrades it: wait for it to roll back.
+    ExperimentInProgress {
+        canister_id: Principal,
+        experiment_id: u64,
+    },
+    /// The experiment lab refused the command (spec, fault, safety limits, council ...).
+    Experiment,
     /// The event log refused the append; nothing was changed.
     Storage,
     Internal,
@@ -155,6 +162,14 @@ impl From<CoreError> for Error {
             CoreError::SelfApproval { request } => ErrorCode::SelfApproval {
                 request_id: request,
             },
+            CoreError::ExperimentInProgress {
+                canister,
+                experiment,
+            } => ErrorCode::ExperimentInProgress {
+                canister_id: canister,
+                experiment_id: experiment.0,
+            },
+            CoreError::Lab(_) => ErrorCode::Experiment,
             CoreError::StepMismatch { .. } | CoreError::NotInitialized => ErrorCode::Internal,
         };
         Error { code, message }

@@ -414,6 +414,7 @@ pub fn ready_to_perform(state: &State) -> Vec<&HardeningRequest> {
             let t = r.target();
             state.targets.get(&t).is_some_and(|t| !t.protected)
                 && state.running_drill_on(&t).is_none()
+                && state.lab.occupant(&t).is_none()
         })
         .collect()
 }

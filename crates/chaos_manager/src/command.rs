@@ -117,6 +117,12 @@ pub fn remove_target(
     if let Some(drill) = state.running_drill_on(&canister) {
         return Err(CoreError::DrillInProgress { canister, drill });
     }
+    if let Some(experiment) = state.lab.occupant(&canister) {
+        return Err(CoreError::ExperimentInProgress {
+            canister,
+            experiment,
+        });
+    }
     Ok(vec![Event::TargetRemoved { canister }])
 }
 
@@ -156,6 +162,12 @@ pub fn start_drill(
     // stopped; hardening waits for drills (`assurance::ready_to_perform`), drills wait here.
     if let Some(request) = crate::assurance::hardening_in_progress(state, canister) {
         return Err(CoreError::HardeningInProgress { canister, request });
+    }
+    if let Some(experiment) = state.lab.occupant(&canister) {
+        return Err(CoreError::ExperimentInProgress {
+            canister,
+            experiment,
+        });
     }
     if options.hold > MAX_HOLD {
         return Err(CoreError::InvalidArgument {

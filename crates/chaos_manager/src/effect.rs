@@ -4,6 +4,7 @@
 //! `fleet_sim` natively) executes each [`Effect`] and reports an [`Outcome`], which the core
 //! turns into events.
 
+use crate::fault::{FaultPlan, ProbeReading, TargetStatus};
 use crate::hardening::{Evidence, SettingsChange};
 use crate::ids::{SnapshotId, TimestampNs};
 use ic_principal::Principal;
@@ -92,6 +93,45 @@ pub enum Effect {
         #[cbor(n(0), with = "crate::cbor::principal")]
         canister: Principal,
     },
+    /// `canister_status` reduced to what experiments restore and watch (run status, freezing
+    /// threshold, wasm_memory_limit, cycles); answers [`Outcome::Status`].
+    #[n(12)]
+    ReadStatus {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+    },
+    /// `chaos_hooks_set_plan` on the target (bounded wait); idempotent for the same plan.
+    #[n(13)]
+    SetFaultPlan {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+        #[n(1)]
+        plan: FaultPlan,
+    },
+    /// `chaos_hooks_clear` on the target (bounded wait).
+    #[n(14)]
+    ClearFaults {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+    },
+    /// chaos_probe calls `target.method` as a neutral principal (bounded wait); answers
+    /// [`Outcome::ProbeRead`].
+    #[n(15)]
+    ProbeVia {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        target: Principal,
+        #[n(1)]
+        method: String,
+    },
+    /// chaos_probe calls each privileged method as an unprivileged caller; answers
+    /// [`Outcome::AccessProbed`].
+    #[n(16)]
+    AccessProbe {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        target: Principal,
+        #[n(1)]
+        methods: Vec<String>,
+    },
 }
 
 impl Effect {
@@ -109,6 +149,33 @@ impl Effect {
             Effect::ListSnapshots { .. } => "list_canister_snapshots",
             Effect::UpdateSettings { .. } => "update_settings",
             Effect::CollectEvidence { .. } => "collect_evidence",
+            Effect::ReadStatus { .. } => "read_status",
+            Effect::SetFaultPlan { .. } => "set_fault_plan",
+            Effect::ClearFaults { .. } => "clear_faults",
+            Effect::ProbeVia { .. } => "probe_via",
+            Effect::AccessProbe { .. } => "access_probe",
+        }
+    }
+
+    /// The canister the effect calls or acts on (`None` for a wait).
+    pub fn canister(&self) -> Option<Principal> {
+        match self {
+            Effect::ReadControllers { canister }
+            | Effect::StopCanister { canister }
+            | Effect::StartCanister { canister }
+            | Effect::TakeSnapshot { canister, .. }
+            | Effect::LoadSnapshot { canister, .. }
+            | Effect::UninstallCode { canister }
+            | Effect::InstallBrokenModule { canister }
+            | Effect::Probe { canister, .. }
+            | Effect::ListSnapshots { canister }
+            | Effect::UpdateSettings { canister, .. }
+            | Effect::CollectEvidence { canister }
+            | Effect::ReadStatus { canister }
+            | Effect::SetFaultPlan { canister, .. }
+            | Effect::ClearFaults { canister } => Some(*canister),
+            Effect::ProbeVia { target, .. } | Effect::AccessProbe { target, .. } => Some(*target),
+            Effect::WaitUntil { .. } => None,
         }
     }
 }
@@ -201,6 +268,24 @@ pub enum Outcome {
     Evidence {
         #[n(0)]
         evidence: Box<Evidence>,
+    },
+    /// What [`Effect::ReadStatus`] read.
+    #[n(7)]
+    Status {
+        #[n(0)]
+        status: TargetStatus,
+    },
+    /// What [`Effect::ProbeVia`] read.
+    #[n(8)]
+    ProbeRead {
+        #[n(0)]
+        reading: ProbeReading,
+    },
+    /// The privileged methods that replied to chaos_probe ([`Effect::AccessProbe`]).
+    #[n(9)]
+    AccessProbed {
+        #[n(0)]
+        accepted: Vec<String>,
     },
 }
 

@@ -2,6 +2,7 @@
 
 use crate::auth::Role;
 use crate::drill::ScenarioKind;
+use crate::experiment::{ExperimentId, LabError};
 use crate::hardening::HardeningError;
 use crate::ids::DrillId;
 use crate::vulnerability::RegisterError;
@@ -79,6 +80,20 @@ pub enum CoreError {
         canister: Principal,
         request: u64,
     },
+    /// An experiment acts on the target or degrades it: a drill, a hardening and an
+    /// experiment never share a target.
+    ExperimentInProgress {
+        canister: Principal,
+        experiment: ExperimentId,
+    },
+    /// The experiment lab refused the command (spec, fault, safety limits, council ...).
+    Lab(LabError),
+}
+
+impl From<LabError> for CoreError {
+    fn from(e: LabError) -> Self {
+        CoreError::Lab(e)
+    }
 }
 
 impl fmt::Display for CoreError {
@@ -161,6 +176,11 @@ impl fmt::Display for CoreError {
                 f,
                 "hardening request {request} is being performed on {canister} (it stops and starts the canister); wait until get_hardening_request shows it finished"
             ),
+            CoreError::ExperimentInProgress { canister, experiment } => write!(
+                f,
+                "{experiment} is running on {canister} (or degrades it); wait until it has rolled back, or abort it"
+            ),
+            CoreError::Lab(e) => write!(f, "{e}"),
             CoreError::SelfApproval { request } => write!(
                 f,
                 "hardening request {request} must be approved by another admin than its proposer"

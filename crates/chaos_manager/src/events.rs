@@ -4,11 +4,14 @@
 //! Payload encoding, version 1: one byte `EVENT_ENCODING_V1`, then the CBOR of [`Event`].
 
 use crate::auth::Role;
+use crate::council::CouncilChange;
 use crate::drill::{DrillOptions, DrillReport, Objectives, ScenarioKind};
 use crate::effect::{Effect, Outcome};
+use crate::experiment::{ExperimentChange, LabChange};
 use crate::hardening::{HardeningPlan, HardeningPolicy, ScanReport};
 use crate::ids::{DrillId, DurationNs, SnapshotId};
 use crate::readiness::ReadinessAssessment;
+use crate::safety::SafetyChange;
 use crate::target::Target;
 use crate::vulnerability::RegisterChange;
 use ic_principal::Principal;
@@ -161,9 +164,53 @@ pub enum Event {
         #[n(0)]
         interval: Option<DurationNs>,
     },
+    /// An experiment record (lifecycle, journaled steps, observations, report), folded into
+    /// `State.lab` (`experiment::Lab::apply`).
+    #[n(19)]
+    ExperimentChanged {
+        #[n(0)]
+        change: Box<ExperimentChange>,
+    },
+    /// Safety limits, emergency stop and resume, schedules, circuit-breaker observations.
+    #[n(20)]
+    SafetyChanged {
+        #[n(0)]
+        change: Box<SafetyChange>,
+    },
+    /// Council agents, motions and positions (approvals).
+    #[n(21)]
+    CouncilChanged {
+        #[n(0)]
+        change: Box<CouncilChange>,
+    },
 }
 
 impl Event {
+    /// The event recording a lab change.
+    pub fn lab(change: LabChange) -> Event {
+        match change {
+            LabChange::Experiment(c) => Event::ExperimentChanged {
+                change: Box::new(c),
+            },
+            LabChange::Safety(c) => Event::SafetyChanged {
+                change: Box::new(c),
+            },
+            LabChange::Council(c) => Event::CouncilChanged {
+                change: Box::new(c),
+            },
+        }
+    }
+
+    /// The lab change this event records, if it records one.
+    pub fn as_lab(&self) -> Option<LabChange> {
+        match self {
+            Event::ExperimentChanged { change } => Some(LabChange::Experiment((**change).clone())),
+            Event::SafetyChanged { change } => Some(LabChange::Safety((**change).clone())),
+            Event::CouncilChanged { change } => Some(LabChange::Council((**change).clone())),
+            _ => None,
+        }
+    }
+
     /// Short snake_case name stored as the envelope's `kind`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -186,6 +233,9 @@ impl Event {
             Event::HardeningFinished { .. } => "hardening_finished",
             Event::ReadinessAssessed { .. } => "readiness_assessed",
             Event::ScanScheduleSet { .. } => "scan_schedule_set",
+            Event::ExperimentChanged { .. } => "experiment_changed",
+            Event::SafetyChanged { .. } => "safety_changed",
+            Event::CouncilChanged { .. } => "council_changed",
         }
     }
 

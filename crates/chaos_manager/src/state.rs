@@ -5,6 +5,8 @@ use crate::assurance::AssuranceState;
 use crate::auth::Role;
 use crate::drill::{Drill, DrillStatus};
 use crate::events::Event;
+use crate::experiment::{ExperimentId, Lab};
+use crate::fault::{Fleet, Occupant, TargetView};
 use crate::ids::{DrillId, SnapshotId, TimestampNs};
 use crate::target::Target;
 use ic_principal::Principal;
@@ -31,6 +33,8 @@ pub struct State {
     pub dedup_window_ns: Option<u64>,
     pub events_applied: u64,
     pub assurance: AssuranceState,
+    /// Experiments, safety limits and the emergency stop, the council.
+    pub lab: Lab,
 }
 
 impl State {
@@ -152,6 +156,41 @@ impl State {
                 self.assurance
                     .apply(meta.seq, meta.time, meta.caller, event)
             }
+            Event::ExperimentChanged { change } => self.lab.apply_experiment(meta, change),
+            Event::SafetyChanged { change } => self.lab.safety.apply(meta, change),
+            Event::CouncilChanged { change } => self.lab.council.apply(meta, change),
         }
+    }
+
+    /// The active experiment acting on or degrading `target`, if any.
+    pub fn experiment_on(&self, target: &Principal) -> Option<ExperimentId> {
+        self.lab.occupant(target)
+    }
+}
+
+/// The registry as experiments read it. A target registered before fault profiles existed
+/// (`fault_profile: None`) allows no fault at all.
+impl Fleet for State {
+    fn target(&self, canister: &Principal) -> Option<TargetView> {
+        let t = self.targets.get(canister)?;
+        Some(TargetView {
+            canister: t.canister_id,
+            name: t.name.clone(),
+            criticality: t.criticality,
+            protected: t.protected,
+            probe_method: t.probe_method.clone(),
+            profile: t.fault_profile.clone().unwrap_or_default(),
+        })
+    }
+
+    fn target_count(&self) -> usize {
+        self.targets.len()
+    }
+
+    fn busy(&self, canister: &Principal) -> Option<Occupant> {
+        if let Some(d) = self.running_drill_on(canister) {
+            return Some(Occupant::Drill(d));
+        }
+        crate::assurance::hardening_in_progress(self, *canister).map(Occupant::Hardening)
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::drill::ScenarioKind;
 use crate::error::CoreError;
+use crate::fault::FaultProfile;
 use crate::ids::DurationNs;
 use ic_principal::Principal;
 use minicbor::{Decode, Encode};
@@ -50,6 +51,11 @@ pub struct Target {
     /// Least privilege: the drill scenarios that may ever run on this target.
     #[n(7)]
     pub allowed_scenarios: Vec<ScenarioKind>,
+    /// Least privilege and topology for experiments: the fault types that may ever run on
+    /// this target, its dependents, privileged and invariant methods, whether it embeds the
+    /// hooks. `None` (every registration written before the field existed) allows no fault.
+    #[n(8)]
+    pub fault_profile: Option<FaultProfile>,
 }
 
 pub const MAX_NAME_BYTES: usize = 64;
@@ -85,6 +91,14 @@ impl Target {
         kinds.dedup();
         if kinds.len() != self.allowed_scenarios.len() {
             return Err(invalid("allowed_scenarios", "lists a scenario twice"));
+        }
+        if let Some(profile) = &self.fault_profile {
+            profile
+                .validate(&self.canister_id)
+                .map_err(|(field, reason)| CoreError::InvalidArgument {
+                    field: format!("fault_profile.{field}"),
+                    reason,
+                })?;
         }
         Ok(())
     }

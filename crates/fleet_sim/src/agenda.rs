@@ -4,6 +4,7 @@
 use crate::app::VaultOp;
 use candid::Principal;
 use chaos_manager::effect::Effect;
+use chaos_manager::experiment::ExperimentId;
 use chaos_manager::{DrillId, TimestampNs};
 use std::collections::BTreeMap;
 
@@ -29,6 +30,14 @@ pub enum Task {
         index: usize,
         effect: Effect,
     },
+    /// chaos_system's call for an experiment step completes (a wait at its deadline).
+    Experiment {
+        id: ExperimentId,
+        step: u32,
+        effect: Effect,
+    },
+    /// chaos_system's lab timer (experiment deadline, motion deadline, schedule) fires.
+    LabTick,
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +77,23 @@ impl Agenda {
         keys.into_iter()
             .filter_map(|k| match self.tasks.remove(&k) {
                 Some(Task::Harden { effect, .. }) => Some(effect),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Removes every experiment call in flight and every lab timer (lost with an upgrade);
+    /// returns the calls' effects in agenda order.
+    pub fn drain_lab(&mut self) -> Vec<Effect> {
+        let keys: Vec<(TimestampNs, u64)> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| matches!(t, Task::Experiment { .. } | Task::LabTick))
+            .map(|(k, _)| *k)
+            .collect();
+        keys.into_iter()
+            .filter_map(|k| match self.tasks.remove(&k) {
+                Some(Task::Experiment { effect, .. }) => Some(effect),
                 _ => None,
             })
             .collect()

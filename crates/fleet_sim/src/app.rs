@@ -59,6 +59,12 @@ impl VaultApp {
         }
     }
 
+    /// demo_vault's registered corruption function (`demo_vault::chaos::corrupt`): balances
+    /// change without the supply or fingerprint; returns how many changed.
+    pub fn corrupt(&mut self, intensity: u32) -> u64 {
+        demo_vault::chaos::corrupt(&mut self.vault, intensity).items_changed
+    }
+
     /// The vault's own invariants (supply, fingerprint, dedup index).
     pub fn check_invariants(&self) -> Result<(), String> {
         self.vault.check_invariants().map_err(|e| e.to_string())

@@ -28,6 +28,7 @@ use crate::app::{method_of, VaultApp, VaultOp};
 use crate::settings::{self, Settings, Usage, MAX_CONTROLLERS};
 use candid::Principal;
 use chaos_manager::effect::{CallFailure, RejectCode, StateProbe};
+use chaos_manager::fault::{FaultPlan, HookFault, TargetStatus};
 use chaos_manager::hardening::fixtures::release_hash;
 use chaos_manager::hardening::{
     Cycles, ModuleHash, RunStatus, SettingsChange, StatusEvidence, Visibility,
@@ -108,6 +109,8 @@ pub struct Snapshot {
     pub taken_at: TimestampNs,
     module: Module,
     memory: Vec<u8>,
+    /// The heap's hook state (loading a snapshot brings back the plan it was taken with).
+    hooks: Option<FaultPlan>,
 }
 
 /// What `canister_status` answers.
@@ -135,6 +138,14 @@ pub struct SimCanister {
     cycles: Cycles,
     /// Cycles set aside for memory growth (the simulator reserves none by itself).
     reserved_cycles: Cycles,
+    /// The active `chaos_hooks` plan (heap state: cleared by an upgrade or an uninstall).
+    hooks: Option<FaultPlan>,
+    /// Plans whose corruption already ran (at most once per plan id).
+    corrupted_by: Vec<u64>,
+    /// Canisters this one calls to answer its `health` method (a vault_consumer).
+    depends_on: Vec<Principal>,
+    /// Privileged methods that wrongly accept any caller (a misconfigured canister).
+    open_methods: Vec<String>,
 }
 
 pub type CallResult<T> = Result<T, CallFailure>;
@@ -160,7 +171,159 @@ impl SimCanister {
             settings: Settings::default(),
             cycles: settings::DEFAULT_CYCLES,
             reserved_cycles: Cycles(0),
+            hooks: None,
+            corrupted_by: Vec::new(),
+            depends_on: Vec::new(),
+            open_methods: Vec::new(),
         }
+    }
+
+    /// The active hook plan, if any.
+    pub fn hook_plan(&self) -> Option<&FaultPlan> {
+        self.hooks.as_ref()
+    }
+
+    /// Makes this canister a consumer of `deps`: its `health` calls each of them.
+    pub fn set_depends_on(&mut self, deps: Vec<Principal>) {
+        self.depends_on = deps;
+    }
+
+    pub fn depends_on(&self) -> &[Principal] {
+        &self.depends_on
+    }
+
+    /// Privileged methods that (wrongly) accept an unprivileged caller.
+    pub fn set_open_methods(&mut self, methods: Vec<String>) {
+        self.open_methods = methods;
+    }
+
+    pub fn open_methods(&self) -> &[String] {
+        &self.open_methods
+    }
+
+    /// Idle burn per day of the memory held (what `canister_status` reports).
+    pub fn idle_burn_per_day(&self) -> Cycles {
+        settings::idle_burn_per_day(
+            self.memory_size_bytes(),
+            self.settings.memory_allocation_bytes,
+        )
+    }
+
+    /// Frozen: the balance no longer covers the freezing threshold's idle burn (the IC then
+    /// rejects every call to the canister; management calls by controllers still work).
+    pub fn is_frozen(&self) -> bool {
+        let idle = self.idle_burn_per_day().0;
+        idle > 0 && self.settings.freezing_threshold_secs as u128 * idle / 86_400 > self.cycles.0
+    }
+
+    /// `canister_status` reduced to what experiments restore and watch.
+    pub fn target_status(&self, caller: &Principal) -> CallResult<TargetStatus> {
+        self.require_viewer(caller, &self.settings.status_visibility)?;
+        Ok(TargetStatus {
+            status: match self.status {
+                CanisterStatus::Running => RunStatus::Running,
+                CanisterStatus::Stopped => RunStatus::Stopped,
+            },
+            freezing_threshold_secs: self.settings.freezing_threshold_secs,
+            wasm_memory_limit_bytes: Some(self.settings.wasm_memory_limit_bytes),
+            cycles: self.cycles,
+            idle_cycles_burned_per_day: self.idle_burn_per_day(),
+        })
+    }
+
+    /// `chaos_hooks_set_plan` from `caller` (the configured chaos_system `suite` only), as
+    /// the contract says: the whole plan is validated first, the same plan again changes
+    /// nothing, a corruption runs once per plan id, in `set_plan`.
+    pub fn set_hook_plan(
+        &mut self,
+        caller: &Principal,
+        suite: &Principal,
+        plan: &FaultPlan,
+        now: TimestampNs,
+    ) -> CallResult<()> {
+        self.reject_call("update", "chaos_hooks_set_plan")?;
+        if caller != suite {
+            return reject(
+                RejectCode::CanisterReject,
+                "chaos_hooks: NotAuthorized (only the configured chaos_system sets plans)".into(),
+            );
+        }
+        if plan.faults.is_empty() || plan.faults.len() > 32 || plan.expires_at <= now {
+            return reject(
+                RejectCode::CanisterReject,
+                "chaos_hooks: InvalidPlan (1..=32 faults, expiry in the future)".into(),
+            );
+        }
+        if self.hooks.as_ref() == Some(plan) {
+            return Ok(());
+        }
+        if let Some(active) = &self.hooks {
+            if active.plan_id == plan.plan_id && active.expires_at > now {
+                return reject(
+                    RejectCode::CanisterReject,
+                    "chaos_hooks: InvalidPlan (the same plan id with other faults is active)"
+                        .into(),
+                );
+            }
+        }
+        for f in &plan.faults {
+            if let HookFault::Corrupt { intensity } = f {
+                if !self.corrupted_by.contains(&plan.plan_id) {
+                    self.corrupted_by.push(plan.plan_id);
+                    if let Some(app) = self.app.as_mut() {
+                        app.corrupt(*intensity);
+                    }
+                }
+            }
+        }
+        self.hooks = Some(plan.clone());
+        Ok(())
+    }
+
+    /// `chaos_hooks_clear` (chaos_system or a controller).
+    pub fn clear_hook_plan(&mut self, caller: &Principal, suite: &Principal) -> CallResult<()> {
+        self.reject_call("update", "chaos_hooks_clear")?;
+        if caller != suite && !self.controllers.contains(caller) {
+            return reject(
+                RejectCode::CanisterReject,
+                "chaos_hooks: NotAuthorized".into(),
+            );
+        }
+        self.hooks = None;
+        Ok(())
+    }
+
+    /// The active plan at `now` (an expired plan is inactive, as the hooks treat it).
+    pub fn active_plan(&self, now: TimestampNs) -> Option<&FaultPlan> {
+        self.hooks.as_ref().filter(|p| p.expires_at > now)
+    }
+
+    /// Why a call by `caller` to `method` is refused before it runs: stopped, frozen, no
+    /// module, or a partition of the active plan.
+    pub fn admit_call(&self, caller: &Principal, method: &str, now: TimestampNs) -> CallResult<()> {
+        self.reject_call("update", method)?;
+        if let Some(plan) = self.active_plan(now) {
+            for f in &plan.faults {
+                if let HookFault::Partition {
+                    blocked_callers,
+                    methods,
+                } = f
+                {
+                    if blocked_callers.contains(caller)
+                        && (methods.is_empty() || methods.iter().any(|m| m == method))
+                    {
+                        return reject(
+                            RejectCode::CanisterReject,
+                            format!(
+                                "chaos_hooks: caller {caller} is partitioned from {method} (plan {})",
+                                plan.plan_id
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn id(&self) -> Principal {
@@ -364,6 +527,7 @@ impl SimCanister {
         self.require_controller(caller)?;
         self.module = Module::Empty;
         self.app = None;
+        self.hooks = None;
         self.memory = VectorMemory::default();
         Ok(())
     }
@@ -382,6 +546,7 @@ impl SimCanister {
         }
         self.module = Module::Broken;
         self.app = None;
+        self.hooks = None;
         Ok(())
     }
 
@@ -426,6 +591,7 @@ impl SimCanister {
             taken_at: now,
             module: self.module,
             memory: self.memory.borrow().clone(),
+            hooks: self.hooks.clone(),
         };
         let taken = (snapshot.id.clone(), now);
         self.snapshots.push(snapshot);
@@ -439,6 +605,7 @@ impl SimCanister {
         let snapshot = &self.snapshots[i];
         self.memory = Rc::new(RefCell::new(snapshot.memory.clone()));
         self.module = snapshot.module;
+        self.hooks = snapshot.hooks.clone();
         self.app = match self.module {
             Module::Vault => Some(VaultApp::open(&self.memory)),
             Module::Broken | Module::Empty => None,
@@ -468,6 +635,15 @@ impl SimCanister {
             return reject(
                 RejectCode::CanisterError,
                 format!("Canister {} is stopped", self.id),
+            );
+        }
+        if self.is_frozen() {
+            return reject(
+                RejectCode::SysTransient,
+                format!(
+                    "Canister {} is out of cycles: its balance is below its freezing threshold",
+                    self.id
+                ),
             );
         }
         match self.module {

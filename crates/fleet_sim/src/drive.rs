@@ -70,8 +70,15 @@ impl Sim {
     pub fn try_step(&mut self) -> Result<bool, Violation> {
         self.issue_ready();
         self.issue_hardening();
+        self.issue_experiments();
         self.ensure_background();
         let Some((at, task)) = self.agenda.pop() else {
+            if let Some(e) = self.state().lab.active().next() {
+                return Err(self.violation(format!(
+                    "{} is active but nothing is scheduled for it",
+                    e.id
+                )));
+            }
             if let Some(d) = self.state().running_drills().next() {
                 return Err(self.violation(format!(
                     "{} is running but nothing is scheduled for it",
@@ -103,10 +110,13 @@ impl Sim {
                 index,
                 effect,
             } => self.complete_hardening(request, index, &effect)?,
+            Task::Experiment { id, step, effect } => self.complete_experiment(id, step, &effect)?,
+            Task::LabTick => self.fire_lab_timer(),
         }
         // As the canister re-arms its timer on completion: the next step is issued at once.
         self.issue_ready();
         self.issue_hardening();
+        self.issue_experiments();
         self.check_invariants()?;
         Ok(true)
     }
@@ -204,7 +214,10 @@ impl Sim {
         let Some(bg) = self.background else {
             return;
         };
-        if self.state().running_drills().next().is_none() || self.agenda.has_background() {
+        if (self.state().running_drills().next().is_none()
+            && self.state().lab.active().next().is_none())
+            || self.agenda.has_background()
+        {
             return;
         }
         let mean = bg.mean_interval.0.max(2);

@@ -10,20 +10,7 @@ use chaos_manager::TimestampNs;
 
 /// The canister an effect acts on (`None` for a wait).
 pub fn target_of(effect: &Effect) -> Option<Principal> {
-    match effect {
-        Effect::ReadControllers { canister }
-        | Effect::ListSnapshots { canister }
-        | Effect::UpdateSettings { canister, .. }
-        | Effect::CollectEvidence { canister }
-        | Effect::StopCanister { canister }
-        | Effect::StartCanister { canister }
-        | Effect::TakeSnapshot { canister, .. }
-        | Effect::LoadSnapshot { canister, .. }
-        | Effect::UninstallCode { canister }
-        | Effect::InstallBrokenModule { canister }
-        | Effect::Probe { canister, .. } => Some(*canister),
-        Effect::WaitUntil { .. } => None,
-    }
+    effect.canister()
 }
 
 /// Performs `effect` as `suite` at `now` on `canister` (`None`: no such canister).
@@ -65,6 +52,19 @@ pub fn perform(
         Effect::UpdateSettings { change, .. } => c.update_settings(suite, change).map(done),
         Effect::CollectEvidence { .. } => Ok(Outcome::Evidence {
             evidence: Box::new(collect_evidence(c, suite, now)),
+        }),
+        Effect::ReadStatus { .. } => c
+            .target_status(suite)
+            .map(|status| Outcome::Status { status }),
+        Effect::SetFaultPlan { plan, .. } => c.set_hook_plan(suite, suite, plan, now).map(done),
+        Effect::ClearFaults { .. } => c.clear_hook_plan(suite, suite).map(done),
+        // Calls through chaos_probe reach several canisters: `Sim::probe_call` performs them.
+        Effect::ProbeVia { .. } | Effect::AccessProbe { .. } => Err(CallFailure {
+            code: RejectCode::Local,
+            message: format!(
+                "{} is performed by the simulator, not one canister",
+                effect.name()
+            ),
         }),
     };
     result.unwrap_or_else(failed)

@@ -55,6 +55,13 @@ impl FaultKnobs {
 pub fn is_bounded_wait(effect: &Effect) -> bool {
     matches!(
         effect,
-        Effect::Probe { .. } | Effect::ReadControllers { .. } | Effect::CollectEvidence { .. }
+        Effect::Probe { .. }
+            | Effect::ReadControllers { .. }
+            | Effect::CollectEvidence { .. }
+            | Effect::ReadStatus { .. }
+            | Effect::SetFaultPlan { .. }
+            | Effect::ClearFaults { .. }
+            | Effect::ProbeVia { .. }
+            | Effect::AccessProbe { .. }
     )
 }

@@ -25,6 +25,7 @@ pub mod assurance;
 pub mod canister;
 pub mod drive;
 pub mod effects;
+pub mod experiments;
 pub mod faults;
 pub mod fixtures;
 pub mod hardening;

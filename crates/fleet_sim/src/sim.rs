@@ -92,6 +92,10 @@ pub struct SimStats {
     pub scans: u64,
     /// Hardening requests performed and finished.
     pub hardenings_finished: u64,
+    /// Experiments that ended with every acted-on target given back as it was found.
+    pub experiments_restored: u64,
+    /// Experiments that ended flagged for a person (`Failed`).
+    pub experiments_flagged: u64,
 }
 
 /// The background workload: random users' operations on random vaults while drills run.
@@ -123,6 +127,17 @@ pub struct Sim {
     /// upgrade: a request is then performed again from its first effect).
     pub(crate) hardening: BTreeMap<u64, Vec<(String, Outcome)>>,
     pub(crate) background: Option<Background>,
+    /// Experiments with a step call on the agenda, and that step.
+    pub(crate) exp_performing: BTreeMap<chaos_manager::experiment::ExperimentId, u32>,
+    /// Lab timers armed on the agenda (lost with an upgrade, re-armed from state).
+    pub(crate) lab_timers: BTreeSet<TimestampNs>,
+    /// What each experiment's acted-on targets were before its first step (the world's record).
+    pub(crate) baselines: BTreeMap<
+        chaos_manager::experiment::ExperimentId,
+        BTreeMap<Principal, crate::experiments::Baseline>,
+    >,
+    /// Finished experiments already checked against their baselines.
+    pub(crate) exp_checked: BTreeSet<chaos_manager::experiment::ExperimentId>,
     /// Probability that a call in flight when chaos_system is upgraded had already acted.
     upgrade_lost_reply: f64,
     /// Log entries `0..verified` have been verified.
@@ -159,6 +174,10 @@ impl Sim {
             hold_ops: BTreeMap::new(),
             hardening: BTreeMap::new(),
             background: None,
+            exp_performing: BTreeMap::new(),
+            lab_timers: BTreeSet::new(),
+            baselines: BTreeMap::new(),
+            exp_checked: BTreeSet::new(),
             upgrade_lost_reply: 0.0,
             verified: 0,
             next_canister: 1,
@@ -435,7 +454,11 @@ impl Sim {
     pub fn try_reopen(&mut self) -> Result<(), Violation> {
         self.stats.reopens += 1;
         let drill_calls = self.agenda.drain_performs().into_iter().map(|(_, _, e)| e);
-        let in_flight: Vec<Effect> = drill_calls.chain(self.agenda.drain_hardening()).collect();
+        let lab_calls = self.agenda.drain_lab();
+        let in_flight: Vec<Effect> = drill_calls
+            .chain(self.agenda.drain_hardening())
+            .chain(lab_calls)
+            .collect();
         for effect in in_flight {
             let acted = !matches!(effect, Effect::WaitUntil { .. })
                 && self.rng.chance(self.upgrade_lost_reply);
@@ -446,6 +469,8 @@ impl Sim {
         }
         self.performing.clear();
         self.hardening.clear();
+        self.exp_performing.clear();
+        self.lab_timers.clear();
         self.journal = Journal::open(self.memories.clone(), LogConfig::default())
             .map_err(|e| self.violation(format!("the journal does not reopen: {e}")))?;
         let upgrade = Event::Upgrade {
@@ -458,6 +483,9 @@ impl Sim {
         for (drill, step, effect) in command::in_flight_effects(self.state()) {
             self.schedule(drill, step, effect);
         }
+        // Journaled experiment steps in flight are resumed by the driver's next issue; the
+        // lab's timers are armed again from state.
+        self.arm_lab_timers();
         Ok(())
     }
 
@@ -517,6 +545,9 @@ impl Sim {
     }
 
     fn apply_effect(&mut self, effect: &Effect) -> Outcome {
+        if matches!(effect, Effect::ProbeVia { .. } | Effect::AccessProbe { .. }) {
+            return self.probe_call(effect);
+        }
         let canister = effects::target_of(effect).and_then(|id| self.canisters.get_mut(&id));
         effects::perform(canister, &self.suite, effect, self.now)
     }

@@ -143,6 +143,7 @@ pub fn vault_target() -> Target {
         },
         probe_method: "chaos_state_probe".into(),
         allowed_scenarios: ScenarioKind::ALL.to_vec(),
+        fault_profile: None,
     }
 }
 
