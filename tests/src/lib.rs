@@ -124,6 +124,7 @@ impl Env {
         let init = InstallArg::Init(InitArg {
             admins: vec![admin()],
             dedup_window_ns: None,
+            chaos_probe: None,
         });
         pic.install_canister(
             chaos,

@@ -6,8 +6,14 @@
 //! (`evidence`). Lifecycle operations and `update_settings` go through
 //! ic-cdk-management-canister (unbounded-wait calls to the management canister, which answers
 //! them without waiting on the target, except `stop_canister`, as in drills).
+//!
+//! Experiment effects: `ReadStatus` is a bounded-wait `canister_status` through the mirror in
+//! `evidence`; `SetFaultPlan` / `ClearFaults` are bounded-wait calls of the target's
+//! `chaos_hooks_set_plan` / `chaos_hooks_clear`; `ProbeVia` / `AccessProbe` are bounded-wait
+//! calls of chaos_probe's `probe_health` / `probe_access` (see `lab_calls`). Never an
+//! unbounded-wait call to a target.
 
-use crate::evidence;
+use crate::{evidence, lab_calls};
 use candid::{CandidType, Deserialize, Nat, Principal};
 use chaos_manager::effect::{Effect, Outcome, RejectCode, StateProbe, BROKEN_MODULE};
 use chaos_manager::hardening::{SettingsChange, Visibility};
@@ -111,18 +117,28 @@ pub async fn perform(effect: &Effect) -> Outcome {
         },
         // Waits are performed by the driver with a timer, never here.
         Effect::WaitUntil { .. } => Outcome::Done,
-        // Experiment effects: no entry point of this build creates an experiment yet.
-        Effect::ReadStatus { .. }
-        | Effect::SetFaultPlan { .. }
-        | Effect::ClearFaults { .. }
-        | Effect::ProbeVia { .. }
-        | Effect::AccessProbe { .. } => Outcome::Failed {
-            failure: chaos_manager::effect::CallFailure {
-                code: RejectCode::Local,
-                message: format!("{} is not performed by this build", effect.name()),
+        // Experiment effects.
+        Effect::ReadStatus { canister } => match evidence::read_status_outcome(*canister).await {
+            Ok(s) => Outcome::Status {
+                status: evidence::target_status(&s),
             },
+            Err(o) => o,
+        },
+        Effect::SetFaultPlan { canister, plan } => lab_calls::set_plan(*canister, plan).await,
+        Effect::ClearFaults { canister } => lab_calls::clear(*canister).await,
+        Effect::ProbeVia { target, method } => match chaos_probe() {
+            Some(probe) => lab_calls::probe_via(probe, *target, method).await,
+            None => lab_calls::no_probe(),
+        },
+        Effect::AccessProbe { target, methods } => match chaos_probe() {
+            Some(probe) => lab_calls::access_probe(probe, *target, methods).await,
+            None => lab_calls::no_probe(),
         },
     }
+}
+
+fn chaos_probe() -> Option<Principal> {
+    crate::storage::read(|j| j.state().chaos_probe)
 }
 
 /// The `update_settings` argument: exactly the fields `change` sets, every other one `null`

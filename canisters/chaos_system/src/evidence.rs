@@ -11,6 +11,7 @@
 
 use candid::{CandidType, Deserialize, Nat, Principal};
 use chaos_manager::effect::{Outcome, SnapshotInfo};
+use chaos_manager::fault::TargetStatus;
 use chaos_manager::hardening::{
     Cycles, Evidence, ModuleHash, RunStatus, StatusEvidence, Visibility,
 };
@@ -143,16 +144,36 @@ impl TryFrom<StatusReply> for StatusEvidence {
 
 /// `canister_status` of `canister` (only controllers may read it), or why it is unreadable.
 pub async fn read_status(canister: Principal) -> Result<StatusEvidence, String> {
+    read_status_outcome(canister)
+        .await
+        .map_err(|o| chaos_api::describe_outcome(&o))
+}
+
+/// [`read_status`], failing with the call's outcome (its reject code kept).
+pub async fn read_status_outcome(canister: Principal) -> Result<StatusEvidence, Outcome> {
     let reply = Call::bounded_wait(Principal::management_canister(), "canister_status")
         .with_arg(CanisterIdRecord {
             canister_id: canister,
         })
         .await
-        .map_err(|e| chaos_api::describe_outcome(&crate::effects::call_failure(e)))?;
+        .map_err(crate::effects::call_failure)?;
+    let local = |m: String| Outcome::failed(chaos_manager::effect::RejectCode::Local, m);
     let status: StatusReply = reply
         .candid()
-        .map_err(|e| format!("undecodable canister_status reply: {e}"))?;
-    status.try_into()
+        .map_err(|e| local(format!("undecodable canister_status reply: {e}")))?;
+    status.try_into().map_err(local)
+}
+
+/// What experiments read of a status: run status, freezing threshold, wasm_memory_limit,
+/// cycles (the originals a rollback restores, and the cycles floor).
+pub fn target_status(s: &StatusEvidence) -> TargetStatus {
+    TargetStatus {
+        status: s.status,
+        freezing_threshold_secs: s.freezing_threshold_secs,
+        wasm_memory_limit_bytes: s.wasm_memory_limit_bytes,
+        cycles: s.cycles,
+        idle_cycles_burned_per_day: s.idle_cycles_burned_per_day,
+    }
 }
 
 /// `list_canister_snapshots` of `canister` (controllers only).
@@ -181,9 +202,12 @@ pub async fn list_snapshots(canister: Principal) -> Result<Vec<SnapshotInfo>, Ou
 /// Everything a scan of `canister` reads that the IC can tell the suite. Never fails: what
 /// could not be read is recorded as such (`status: Err`, `snapshots: None`).
 ///
-/// Not collected: `candid_service_public` (a controller reads private metadata sections too,
-/// so it cannot tell a public `candid:service` from a private one), `access_probe` (chaos_probe
-/// does that), `last_drill` (the core fills it from the suite's own log).
+/// Through chaos_probe, when one is configured (a controller reads private metadata sections
+/// too, so only a non-controller can tell a public `candid:service` from a private one):
+/// `candid_service_public` (IC-CTRL-19), and `access_probe` (IC-CTRL-23) when the target's
+/// fault profile declares privileged methods and allows `security_breach` (calling privileged
+/// methods is what that consent covers). Not collected: `last_drill` (the core fills it from
+/// the suite's own log).
 pub async fn collect(canister: Principal) -> Evidence {
     let status = read_status(canister).await;
     let snapshots = list_snapshots(canister).await.ok().map(|list| {
@@ -191,15 +215,38 @@ pub async fn collect(canister: Principal) -> Evidence {
             .map(|s| (s.id, s.taken_at))
             .collect::<Vec<_>>()
     });
+    let (probe, privileged) = crate::storage::read(|j| {
+        let s = j.state();
+        let privileged = s
+            .targets
+            .get(&canister)
+            .and_then(|t| t.fault_profile.as_ref())
+            .filter(|p| p.allows(chaos_manager::fault::FaultKind::SecurityBreach))
+            .map(|p| p.privileged_methods.clone())
+            .unwrap_or_default();
+        (s.chaos_probe, privileged)
+    });
+    let (candid_service_public, access_probe) = match probe {
+        Some(probe) => {
+            let public = crate::lab_calls::candid_public(probe, canister).await;
+            let access = if privileged.is_empty() {
+                None
+            } else {
+                crate::lab_calls::scan_access(probe, canister, &privileged).await
+            };
+            (public, access)
+        }
+        None => (None, None),
+    };
     Evidence {
         target: canister,
         suite: ic_cdk::api::canister_self(),
         collected_at: TimestampNs(ic_cdk::api::time()),
         status,
-        candid_service_public: None,
+        candid_service_public,
         snapshots,
         last_drill: None,
-        access_probe: None,
+        access_probe,
     }
 }
 

@@ -1,25 +1,32 @@
 //! chaos_system: entry points only. Each decodes, authorizes, calls the core and returns; the
-//! logic lives in `chaos_manager`, request handling in `api` and `assurance_api`, effects in
-//! `effects` and `evidence`, timer work in `drive` (drills) and `hardening` (scans, approved
-//! hardening), reports over HTTP in `http` and `metrics`.
+//! logic lives in `chaos_manager`, request handling in `api`, `assurance_api` and
+//! `experiments_api`, effects in `effects`, `evidence` and `lab_calls` (hooks, chaos_probe),
+//! timer work in `drive` (drills), `experiments` (experiment steps and lab timers) and
+//! `hardening` (scans, approved hardening), reports over HTTP in `http` and `metrics`.
 
 mod api;
 mod assurance_api;
 mod drive;
 mod effects;
 mod evidence;
+mod experiments;
+mod experiments_api;
 mod hardening;
 mod http;
+mod lab_calls;
 mod lifecycle;
 mod metrics;
 mod storage;
 
 use candid::Principal;
 use chaos_api::{
-    ControlInfo, Drill, Error, EventsPage, Finding, FrameworkReport, FrameworkReportArgs,
-    GrantRoleArgs, HardeningPolicy, HardeningRequest, HttpRequest, HttpResponse, InstallArg,
-    ListDrillsArgs, ListFindingsArgs, Page, Readiness, ReadinessReport, RejectHardeningArgs,
-    ReportFindingArgs, RequestHardeningArgs, ScanReport, ScanSummary, StartDrillArgs,
+    AbortExperimentArgs, Agent, CastPositionArgs, ControlInfo, CreateExperimentArgs,
+    CreateExperimentReply, Drill, EmergencyStopReply, Error, EventsPage, Experiment,
+    ExperimentSummary, Finding, FrameworkReport, FrameworkReportArgs, GrantRoleArgs,
+    HardeningPolicy, HardeningRequest, HttpRequest, HttpResponse, InstallArg, LabStatus,
+    ListDrillsArgs, ListExperimentsArgs, ListFindingsArgs, ListMotionsArgs, Motion, Page,
+    Readiness, ReadinessReport, RejectHardeningArgs, ReportFindingArgs, RequestHardeningArgs,
+    SafetyLimits, ScanReport, ScanSummary, Schedule, ScheduleExperimentArgs, StartDrillArgs,
     StartDrillReply, Status, TargetSpec, TransitionFindingArgs, VerifyReport,
 };
 use chaos_manager::command;
@@ -240,6 +247,108 @@ fn assess_readiness(target: Principal) -> Result<Readiness, Error> {
 #[ic_cdk::query]
 fn get_readiness(target: Principal) -> Result<ReadinessReport, Error> {
     assurance_api::get_readiness(target)
+}
+
+// ---------------------------------------------------------------- experiments
+
+#[ic_cdk::update]
+fn set_chaos_probe(probe: Option<Principal>) -> Result<(), Error> {
+    experiments_api::set_chaos_probe(probe)
+}
+
+#[ic_cdk::update]
+fn set_safety_limits(limits: SafetyLimits) -> Result<(), Error> {
+    experiments_api::set_safety_limits(limits)
+}
+
+#[ic_cdk::query]
+fn get_safety_limits() -> Result<SafetyLimits, Error> {
+    experiments_api::get_safety_limits()
+}
+
+#[ic_cdk::update]
+fn register_agent(agent: Agent) -> Result<(), Error> {
+    experiments_api::register_agent(agent)
+}
+
+#[ic_cdk::update]
+fn remove_agent(principal: Principal) -> Result<(), Error> {
+    experiments_api::remove_agent(principal)
+}
+
+#[ic_cdk::query]
+fn list_agents() -> Result<Vec<Agent>, Error> {
+    experiments_api::list_agents()
+}
+
+#[ic_cdk::update]
+async fn create_experiment(args: CreateExperimentArgs) -> Result<CreateExperimentReply, Error> {
+    experiments_api::create_experiment(args).await
+}
+
+#[ic_cdk::update]
+fn submit_experiment(id: u64) -> Result<Experiment, Error> {
+    experiments_api::submit_experiment(id)
+}
+
+#[ic_cdk::update]
+fn cast_position(args: CastPositionArgs) -> Result<Motion, Error> {
+    experiments_api::cast_position(args)
+}
+
+#[ic_cdk::update]
+fn abort_experiment(args: AbortExperimentArgs) -> Result<Experiment, Error> {
+    experiments_api::abort_experiment(args)
+}
+
+#[ic_cdk::update]
+fn emergency_stop(reason: String) -> Result<EmergencyStopReply, Error> {
+    experiments_api::emergency_stop(reason)
+}
+
+#[ic_cdk::update]
+fn resume_experiments() -> Result<(), Error> {
+    experiments_api::resume_experiments()
+}
+
+#[ic_cdk::update]
+fn schedule_experiment(args: ScheduleExperimentArgs) -> Result<u64, Error> {
+    experiments_api::schedule_experiment(args)
+}
+
+#[ic_cdk::update]
+fn cancel_schedule(id: u64) -> Result<(), Error> {
+    experiments_api::cancel_schedule(id)
+}
+
+#[ic_cdk::query]
+fn list_schedules(page: Page) -> Result<Vec<Schedule>, Error> {
+    experiments_api::list_schedules(page)
+}
+
+#[ic_cdk::query]
+fn lab_status() -> Result<LabStatus, Error> {
+    experiments_api::lab_status()
+}
+
+#[ic_cdk::query]
+fn get_experiment(id: u64) -> Result<Experiment, Error> {
+    experiments_api::get_experiment(id)
+}
+
+#[ic_cdk::query]
+fn list_experiments(args: ListExperimentsArgs) -> Result<Vec<ExperimentSummary>, Error> {
+    experiments_api::list_experiments(args)
+}
+
+#[ic_cdk::query]
+fn get_motion(id: u64) -> Result<Motion, Error> {
+    experiments_api::get_motion(id)
+}
+
+#[ic_cdk::query]
+fn list_motions(args: ListMotionsArgs) -> Result<Vec<Motion>, Error> {
+    experiments_api::list_motions(args)
 }
 
 /// Anonymous by nature (the HTTP gateway calls it as a query): see `http` for what it serves.

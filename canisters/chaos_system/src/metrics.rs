@@ -5,6 +5,7 @@
 use crate::storage;
 use chaos_manager::assurance::HardeningStatus;
 use chaos_manager::drill::Verdict;
+use chaos_manager::experiment::Status;
 use chaos_manager::hardening::Severity;
 use ic_metrics_encoder::MetricsEncoder;
 use std::io;
@@ -101,6 +102,36 @@ pub fn encode() -> io::Result<Vec<u8>> {
                 .count();
             requests = requests.value(&[("status", name)], n as f64)?;
         }
+
+        let lab = &s.lab;
+        let mut experiments =
+            w.gauge_vec("chaos_system_experiments", "Chaos experiments by status.")?;
+        for (name, status) in EXPERIMENT_STATUSES {
+            let n = lab
+                .experiments
+                .values()
+                .filter(|e| e.status() == status)
+                .count();
+            experiments = experiments.value(&[("status", name)], n as f64)?;
+        }
+        w.encode_gauge(
+            "chaos_system_experiments_active",
+            lab.active().count() as f64,
+            "Experiments running or rolling back.",
+        )?;
+        w.encode_gauge(
+            "chaos_system_lab_halted",
+            if lab.safety.halt.is_some() { 1.0 } else { 0.0 },
+            "1 while an emergency stop is in force (new experiments refused), else 0.",
+        )?;
+        w.encode_gauge(
+            "chaos_system_experiments_needing_attention",
+            lab.experiments
+                .values()
+                .filter(|e| e.report().is_some_and(|r| r.needs_attention))
+                .count() as f64,
+            "Finished experiments whose rollback failed or left a target changed.",
+        )?;
         Ok(())
     })?;
     w.encode_gauge(
@@ -115,6 +146,16 @@ pub fn encode() -> io::Result<Vec<u8>> {
     )?;
     Ok(w.into_inner())
 }
+
+const EXPERIMENT_STATUSES: [(&str, Status); 7] = [
+    ("draft", Status::Draft),
+    ("pending_approval", Status::PendingApproval),
+    ("running", Status::Running),
+    ("rolling_back", Status::RollingBack),
+    ("completed", Status::Completed),
+    ("aborted", Status::Aborted),
+    ("failed", Status::Failed),
+];
 
 fn status_name(s: &HardeningStatus) -> &'static str {
     match s {

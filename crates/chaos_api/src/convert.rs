@@ -81,7 +81,7 @@ impl From<TargetSpec> for core_target::Target {
             },
             probe_method: t.probe_method,
             allowed_scenarios: t.allowed_scenarios.into_iter().map(Into::into).collect(),
-            fault_profile: None,
+            fault_profile: t.fault_profile.map(Into::into),
         }
     }
 }
@@ -98,6 +98,7 @@ impl From<&core_target::Target> for TargetSpec {
             rpo_max_age_ns: t.rpo_objective.max_age.0,
             probe_method: t.probe_method.clone(),
             allowed_scenarios: t.allowed_scenarios.iter().map(|s| (*s).into()).collect(),
+            fault_profile: t.fault_profile.as_ref().map(Into::into),
         }
     }
 }

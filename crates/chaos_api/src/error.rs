@@ -1,5 +1,9 @@
-use crate::{Role, Scenario};
+use crate::{FaultKind, Role, Scenario};
 use candid::{CandidType, Deserialize, Principal};
+use chaos_manager::council::CouncilError;
+use chaos_manager::experiment::LabError;
+use chaos_manager::fault::FaultError;
+use chaos_manager::safety::SafetyRefusal;
 use chaos_manager::CoreError;
 
 /// Every error of the interface: a typed code for programs and a message for people that says
@@ -78,8 +82,30 @@ pub enum ErrorCode {
         canister_id: Principal,
         experiment_id: u64,
     },
-    /// The experiment lab refused the command (spec, fault, safety limits, council ...).
+    /// The experiment lab refused the command (spec, fault, state, council ...).
     Experiment,
+    ExperimentNotFound {
+        experiment_id: u64,
+    },
+    MotionNotFound {
+        motion_id: u64,
+    },
+    ScheduleNotFound {
+        schedule_id: u64,
+    },
+    /// The fault type is not in the target's `fault_profile.allowed_faults`.
+    FaultNotAllowed {
+        canister_id: Principal,
+        fault: FaultKind,
+    },
+    /// The safety limits refuse the experiment; see the message.
+    SafetyLimit,
+    /// An emergency stop is in force: an admin resumes experiments.
+    LabHalted,
+    /// The council refused the position; see the message.
+    Council,
+    /// No chaos_probe is configured: an admin calls `set_chaos_probe`.
+    NoChaosProbe,
     /// The event log refused the append; nothing was changed.
     Storage,
     Internal,
@@ -169,8 +195,58 @@ impl From<CoreError> for Error {
                 canister_id: canister,
                 experiment_id: experiment.0,
             },
-            CoreError::Lab(_) => ErrorCode::Experiment,
+            CoreError::Lab(e) => return Error::from(e),
             CoreError::StepMismatch { .. } | CoreError::NotInitialized => ErrorCode::Internal,
+        };
+        Error { code, message }
+    }
+}
+
+impl From<LabError> for Error {
+    fn from(e: LabError) -> Self {
+        let message = e.to_string();
+        let code = match e {
+            LabError::NotAuthorized { required, .. } => ErrorCode::NotAuthorized {
+                required: required.into(),
+                held: None,
+            },
+            LabError::InvalidSpec { field, .. } | LabError::InvalidLimits { field, .. } => {
+                ErrorCode::InvalidArgument { field }
+            }
+            LabError::Fault(f) => match f {
+                FaultError::InvalidParameter { field, .. } => ErrorCode::InvalidArgument {
+                    field: format!("fault.{field}"),
+                },
+                FaultError::UnknownTarget { canister } => ErrorCode::TargetNotFound {
+                    canister_id: canister,
+                },
+                FaultError::Protected { canister }
+                | FaultError::ProtectedDependent {
+                    dependent: canister,
+                    ..
+                } => ErrorCode::TargetProtected {
+                    canister_id: canister,
+                },
+                FaultError::NotAllowed { canister, kind } => ErrorCode::FaultNotAllowed {
+                    canister_id: canister,
+                    fault: kind.into(),
+                },
+                _ => ErrorCode::Experiment,
+            },
+            LabError::Safety(SafetyRefusal::Halted(_)) => ErrorCode::LabHalted,
+            LabError::Safety(_) => ErrorCode::SafetyLimit,
+            LabError::Council(CouncilError::MotionNotFound { motion }) => {
+                ErrorCode::MotionNotFound {
+                    motion_id: motion.0,
+                }
+            }
+            LabError::Council(_) => ErrorCode::Council,
+            LabError::ExperimentNotFound { id } => ErrorCode::ExperimentNotFound {
+                experiment_id: id.0,
+            },
+            LabError::ScheduleNotFound { id } => ErrorCode::ScheduleNotFound { schedule_id: id.0 },
+            LabError::WrongState { .. } | LabError::NotHalted => ErrorCode::Experiment,
+            LabError::StepMismatch { .. } => ErrorCode::Internal,
         };
         Error { code, message }
     }

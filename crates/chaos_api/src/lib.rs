@@ -5,15 +5,18 @@
 pub mod assurance;
 mod convert;
 mod convert_assurance;
+mod convert_experiment;
 mod convert_findings;
 mod convert_readiness;
 mod error;
+pub mod experiment;
 pub mod http;
 pub mod render;
 
 pub use assurance::*;
 pub use convert_assurance::{describe_remediation, describe_settings};
 pub use error::{Error, ErrorCode};
+pub use experiment::*;
 pub use http::{HttpRequest, HttpResponse};
 
 use candid::{CandidType, Deserialize, Principal};
@@ -33,11 +36,15 @@ pub enum InstallArg {
 pub struct InitArg {
     pub admins: Vec<Principal>,
     pub dedup_window_ns: Option<u64>,
+    /// The chaos_probe canister chaos_system asks to call targets as a neutral principal.
+    pub chaos_probe: Option<Principal>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct UpgradeArg {
     pub dedup_window_ns: Option<u64>,
+    /// A new chaos_probe; `None` keeps the configured one.
+    pub chaos_probe: Option<Principal>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +79,8 @@ pub struct TargetSpec {
     pub rpo_max_age_ns: u64,
     pub probe_method: String,
     pub allowed_scenarios: Vec<Scenario>,
+    /// Least privilege and topology for experiments; `None` allows no fault.
+    pub fault_profile: Option<FaultProfile>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -226,3 +235,6 @@ pub struct Status {
 pub type UnitResult = Result<(), Error>;
 
 pub use convert::{describe_effect, describe_outcome};
+pub use convert_experiment::{
+    describe_observation, experiment_summary, experiment_view, target_status, MAX_STEPS_SHOWN,
+};

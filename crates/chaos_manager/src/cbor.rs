@@ -54,3 +54,35 @@ pub mod principals {
         Ok(out)
     }
 }
+
+/// An optional principal: CBOR null or the principal's bytes.
+pub mod principal_opt {
+    use ic_principal::Principal;
+    use minicbor::{
+        data::Type, decode::Error as DecodeError, encode::Error as EncodeError, encode::Write,
+        Decoder, Encoder,
+    };
+
+    pub fn encode<C, W: Write>(
+        v: &Option<Principal>,
+        e: &mut Encoder<W>,
+        _ctx: &mut C,
+    ) -> Result<(), EncodeError<W::Error>> {
+        match v {
+            Some(p) => e.bytes(p.as_slice())?,
+            None => e.null()?,
+        };
+        Ok(())
+    }
+
+    pub fn decode<C>(d: &mut Decoder<'_>, _ctx: &mut C) -> Result<Option<Principal>, DecodeError> {
+        if d.datatype()? == Type::Null {
+            d.skip()?;
+            return Ok(None);
+        }
+        let bytes = d.bytes()?;
+        Principal::try_from_slice(bytes)
+            .map(Some)
+            .map_err(|_| DecodeError::message("invalid principal"))
+    }
+}

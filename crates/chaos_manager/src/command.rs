@@ -33,6 +33,28 @@ pub fn grant_role(
     Ok(vec![Event::RoleGranted { principal, role }])
 }
 
+/// Names (or unsets) the chaos_probe canister: it must not be the suite itself, the management
+/// canister or the anonymous principal. Admin.
+pub fn set_chaos_probe(
+    state: &State,
+    caller: &Principal,
+    probe: Option<Principal>,
+) -> Result<Vec<Event>, CoreError> {
+    authorize(state, caller, Role::Admin)?;
+    if let Some(p) = probe {
+        if p == Principal::anonymous()
+            || p == Principal::management_canister()
+            || Some(p) == state.suite
+        {
+            return Err(CoreError::InvalidArgument {
+                field: "chaos_probe".into(),
+                reason: "must be the chaos_probe canister's id (not anonymous, aaaaa-aa or chaos_system itself)".into(),
+            });
+        }
+    }
+    Ok(vec![Event::ChaosProbeSet { probe }])
+}
+
 pub fn revoke_role(
     state: &State,
     caller: &Principal,

@@ -183,6 +183,13 @@ pub enum Event {
         #[n(0)]
         change: Box<CouncilChange>,
     },
+    /// The chaos_probe canister the suite asks to call targets as a neutral principal
+    /// (experiment probes, access probes); `None` unsets it.
+    #[n(22)]
+    ChaosProbeSet {
+        #[cbor(n(0), with = "crate::cbor::principal_opt")]
+        probe: Option<Principal>,
+    },
 }
 
 impl Event {
@@ -236,6 +243,7 @@ impl Event {
             Event::ExperimentChanged { .. } => "experiment_changed",
             Event::SafetyChanged { .. } => "safety_changed",
             Event::CouncilChanged { .. } => "council_changed",
+            Event::ChaosProbeSet { .. } => "chaos_probe_set",
         }
     }
 

@@ -35,6 +35,8 @@ pub struct State {
     pub assurance: AssuranceState,
     /// Experiments, safety limits and the emergency stop, the council.
     pub lab: Lab,
+    /// The chaos_probe canister experiments and access probes call targets through.
+    pub chaos_probe: Option<Principal>,
 }
 
 impl State {
@@ -159,6 +161,7 @@ impl State {
             Event::ExperimentChanged { change } => self.lab.apply_experiment(meta, change),
             Event::SafetyChanged { change } => self.lab.safety.apply(meta, change),
             Event::CouncilChanged { change } => self.lab.council.apply(meta, change),
+            Event::ChaosProbeSet { probe } => self.chaos_probe = *probe,
         }
     }
 

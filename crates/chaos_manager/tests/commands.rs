@@ -260,3 +260,31 @@ fn unknown_targets_and_overlong_holds_are_refused() {
         Err(CoreError::TargetNotFound { .. })
     ));
 }
+
+#[test]
+fn only_an_admin_names_the_chaos_probe_and_the_event_round_trips() {
+    let mut h = Harness::with_vault();
+    let admin = principal(ADMIN);
+    let probe = principal(77);
+    assert!(matches!(
+        command::set_chaos_probe(&h.state, &principal(OPERATOR), Some(probe)),
+        Err(CoreError::NotAuthorized {
+            required: Role::Admin,
+            ..
+        })
+    ));
+    for bad in [Principal::anonymous(), Principal::management_canister()] {
+        assert!(matches!(
+            command::set_chaos_probe(&h.state, &admin, Some(bad)),
+            Err(CoreError::InvalidArgument { .. })
+        ));
+    }
+    for value in [Some(probe), None] {
+        let events = command::set_chaos_probe(&h.state, &admin, value).unwrap();
+        for e in &events {
+            assert_eq!(&chaos_manager::Event::decode(&e.encode()).unwrap(), e);
+        }
+        h.apply(admin, events);
+        assert_eq!(h.state.chaos_probe, value);
+    }
+}

@@ -49,6 +49,7 @@ pub fn vault_target_spec(canister_id: Principal) -> TargetSpec {
         rpo_max_age_ns: RPO_MAX_AGE_NS,
         probe_method: PROBE_METHOD.to_string(),
         allowed_scenarios: vec![Scenario::CanisterLoss, Scenario::BadUpgrade],
+        fault_profile: None,
     }
 }
 

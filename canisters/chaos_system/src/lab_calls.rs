@@ -1,0 +1,957 @@
+//! The calls experiments make besides the management canister's: the target's cooperative hook
+//! control methods (`candid/chaos_hooks.did`) and chaos_probe (`candid/chaos_probe.did`), every
+//! one bounded-wait. The Candid types mirror those files field for field (the canisters are
+//! not linked in: their exported methods would become ours). What a reply means is decided by
+//! the pure functions here ([`hook_plan`], [`hook_outcome`], [`reading_of`],
+//! [`access_outcome`]), tested natively.
+
+use crate::effects::call_failure;
+use candid::{CandidType, Deserialize, Nat, Principal, Reserved};
+use chaos_manager::effect::{CallFailure, Outcome, RejectCode};
+use chaos_manager::fault::{FaultPlan as CorePlan, HookFault, ProbeReading};
+use chaos_manager::hardening::AccessProbeEvidence;
+use chaos_manager::DurationNs;
+use ic_cdk::call::Call;
+use serde_bytes::ByteBuf;
+
+/// Seconds chaos_system waits for a target's hook control method.
+const HOOK_TIMEOUT_SECS: u32 = 60;
+/// Seconds chaos_probe waits for the target in a health probe.
+const PROBE_TARGET_TIMEOUT_SECS: u32 = 30;
+/// Seconds chaos_system waits for chaos_probe (its own call of the target, ≤ 30 s for a
+/// health probe and ≤ 2 × 10 s for an access probe, plus rounds).
+const PROBE_TIMEOUT_SECS: u32 = 120;
+
+// ---------------------------------------------------------------- candid/chaos_hooks.did
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    Reject {
+        methods: Vec<String>,
+        probability_ppm: u32,
+    },
+    Trap {
+        methods: Vec<String>,
+        probability_ppm: u32,
+    },
+    Delay {
+        methods: Vec<String>,
+        rounds: u32,
+        probability_ppm: u32,
+    },
+    Partition {
+        blocked_callers: Vec<Principal>,
+        methods: Vec<String>,
+    },
+    Perturb {
+        methods: Vec<String>,
+        probability_ppm: u32,
+    },
+    Corrupt {
+        intensity: u32,
+    },
+    BurnInstructions {
+        methods: Vec<String>,
+        instructions: u64,
+    },
+    Ballast {
+        bytes: u64,
+    },
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FaultPlan {
+    pub plan_id: u64,
+    pub expires_at_ns: u64,
+    pub seed: u64,
+    pub faults: Vec<Fault>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum HookError {
+    NotChaosSystem,
+    NotConfigured,
+    NotController,
+    InvalidPlan(String),
+    InvalidConfig(String),
+    NoCorruptionHook,
+    CapExceeded(String),
+}
+
+/// `HookResult` (`variant { Ok; Err : HookError }`).
+pub type HookResult = Result<(), HookError>;
+
+/// The core's plan as `chaos_hooks_set_plan` receives it, one field for one field.
+pub fn hook_plan(plan: &CorePlan) -> FaultPlan {
+    FaultPlan {
+        plan_id: plan.plan_id,
+        expires_at_ns: plan.expires_at.0,
+        seed: plan.seed,
+        faults: plan
+            .faults
+            .iter()
+            .map(|f| match f.clone() {
+                HookFault::Reject {
+                    methods,
+                    probability,
+                } => Fault::Reject {
+                    methods,
+                    probability_ppm: probability.0,
+                },
+                HookFault::Trap {
+                    methods,
+                    probability,
+                } => Fault::Trap {
+                    methods,
+                    probability_ppm: probability.0,
+                },
+                HookFault::Delay {
+                    methods,
+                    rounds,
+                    probability,
+                } => Fault::Delay {
+                    methods,
+                    rounds,
+                    probability_ppm: probability.0,
+                },
+                HookFault::Partition {
+                    blocked_callers,
+                    methods,
+                } => Fault::Partition {
+                    blocked_callers,
+                    methods,
+                },
+                HookFault::Perturb {
+                    methods,
+                    probability,
+                } => Fault::Perturb {
+                    methods,
+                    probability_ppm: probability.0,
+                },
+                HookFault::Corrupt { intensity } => Fault::Corrupt { intensity },
+                HookFault::BurnInstructions {
+                    methods,
+                    instructions,
+                } => Fault::BurnInstructions {
+                    methods,
+                    instructions,
+                },
+                HookFault::Ballast { bytes } => Fault::Ballast { bytes },
+            })
+            .collect(),
+    }
+}
+
+/// What a hook control method's `HookResult` means for the step.
+pub fn hook_outcome(method: &str, canister: Principal, result: HookResult) -> Outcome {
+    let why = match result {
+        Ok(()) => return Outcome::Done,
+        Err(HookError::NotChaosSystem) => format!(
+            "the hooks of {canister} do not name chaos_system: a controller calls chaos_hooks_configure(opt principal \"{}\")",
+            suite_text()
+        ),
+        Err(HookError::NotConfigured) => format!(
+            "the hooks of {canister} name no chaos_system principal: a controller calls chaos_hooks_configure(opt principal \"{}\")",
+            suite_text()
+        ),
+        Err(HookError::NotController) => "refused: not a controller".into(),
+        Err(HookError::InvalidPlan(t)) => format!("the plan was refused: {t}"),
+        Err(HookError::InvalidConfig(t)) => format!("the hooks' configuration is unusable: {t}"),
+        Err(HookError::NoCorruptionHook) => {
+            "the target registered no corruption function: data_corruption cannot run on it".into()
+        }
+        Err(HookError::CapExceeded(t)) => format!("above the target's caps: {t}"),
+    };
+    Outcome::failed(
+        RejectCode::CanisterReject,
+        format!("{method} on {canister}: {why}"),
+    )
+}
+
+fn suite_text() -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        ic_cdk::api::canister_self().to_text()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        "<chaos_system id>".to_string()
+    }
+}
+
+async fn hook_call(canister: Principal, method: &str, call: Call<'_, '_>) -> Outcome {
+    match call.change_timeout(HOOK_TIMEOUT_SECS).await {
+        Ok(reply) => match reply.candid::<HookResult>() {
+            Ok(result) => hook_outcome(method, canister, result),
+            Err(e) => Outcome::failed(
+                RejectCode::Local,
+                format!("{method} on {canister} answered something other than HookResult: {e}"),
+            ),
+        },
+        Err(e) => call_failure(e),
+    }
+}
+
+/// `chaos_hooks_set_plan` (bounded wait); setting the same plan again is a no-op.
+pub async fn set_plan(canister: Principal, plan: &CorePlan) -> Outcome {
+    let arg = hook_plan(plan);
+    let call = Call::bounded_wait(canister, "chaos_hooks_set_plan").with_arg(arg);
+    hook_call(canister, "chaos_hooks_set_plan", call).await
+}
+
+/// `chaos_hooks_clear` (bounded wait; idempotent).
+pub async fn clear(canister: Principal) -> Outcome {
+    let call = Call::bounded_wait(canister, "chaos_hooks_clear");
+    hook_call(canister, "chaos_hooks_clear", call).await
+}
+
+// ---------------------------------------------------------------- candid/chaos_probe.did
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ProbeHealthArgs {
+    pub target: Principal,
+    pub method: String,
+    pub arg: Option<ByteBuf>,
+    pub timeout_secs: Option<u32>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    Replied { reply: ByteBuf, truncated: bool },
+    Rejected { code: u32, message: String },
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ProbeResult {
+    pub outcome: CallOutcome,
+    pub latency_ns: u64,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MethodProbe {
+    pub method: String,
+    pub arg: Option<ByteBuf>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ProbeAccessArgs {
+    pub target: Principal,
+    pub methods: Vec<MethodProbe>,
+}
+
+#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessVerdict {
+    Accepted,
+    Refused,
+    Inconclusive,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AccessResult {
+    pub method: String,
+    pub accepted: bool,
+    pub verdict: AccessVerdict,
+    pub reject_code: Option<u32>,
+    pub message: String,
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum ProbeError {
+    Unauthorized {
+        caller: Principal,
+    },
+    InvalidArgument {
+        reason: String,
+    },
+    Busy {
+        in_flight: u32,
+        requested: u32,
+        limit: u32,
+    },
+    InsufficientCycles {
+        available: Nat,
+        required: Nat,
+    },
+    CallNotSent {
+        reason: String,
+    },
+    ProbeIsController {
+        target: Principal,
+    },
+    ManagementRejected {
+        method: String,
+        code: u32,
+        message: String,
+    },
+    UnexpectedReply {
+        method: String,
+        reason: String,
+    },
+}
+
+fn code_of(raw: u32) -> RejectCode {
+    match raw {
+        1 => RejectCode::SysFatal,
+        2 => RejectCode::SysTransient,
+        3 => RejectCode::DestinationInvalid,
+        4 => RejectCode::CanisterReject,
+        5 => RejectCode::CanisterError,
+        6 => RejectCode::SysUnknown,
+        _ => RejectCode::Local,
+    }
+}
+
+/// chaos_probe's own refusal, as a failed step. Busy and unsent calls are transient.
+pub fn probe_error(e: ProbeError) -> CallFailure {
+    let (code, message) = match e {
+        ProbeError::Unauthorized { caller } => (
+            RejectCode::Local,
+            format!("chaos_probe refused {caller}: install or upgrade it with record {{ chaos_system = principal \"{caller}\" }}"),
+        ),
+        ProbeError::InvalidArgument { reason } => {
+            (RejectCode::Local, format!("chaos_probe: invalid argument: {reason}"))
+        }
+        ProbeError::Busy { in_flight, limit, .. } => (
+            RejectCode::SysTransient,
+            format!("chaos_probe is busy ({in_flight} of {limit} call slots held)"),
+        ),
+        ProbeError::InsufficientCycles { available, required } => (
+            RejectCode::SysTransient,
+            format!("chaos_probe lacks cycles ({available} available, {required} required): top it up"),
+        ),
+        ProbeError::CallNotSent { reason } => {
+            (RejectCode::SysTransient, format!("chaos_probe could not send the call: {reason}"))
+        }
+        ProbeError::ProbeIsController { target } => (
+            RejectCode::Local,
+            format!("chaos_probe is a controller of {target}: its results would be meaningless; remove it from the controllers"),
+        ),
+        ProbeError::ManagementRejected { method, code, message } => {
+            (code_of(code), format!("chaos_probe: {method} rejected: {message}"))
+        }
+        ProbeError::UnexpectedReply { method, reason } => {
+            (RejectCode::Local, format!("chaos_probe: unexpected {method} reply: {reason}"))
+        }
+    };
+    CallFailure { code, message }
+}
+
+/// The record fields a reading takes from a record answer (every one optional: Candid decodes
+/// an absent field as `null`, and a present `nat64` / `bool` into the `opt`).
+#[derive(CandidType, Deserialize, Default)]
+struct ReadingFields {
+    operation_count: Option<u64>,
+    refreshes: Option<u64>,
+    ok: Option<bool>,
+    healthy: Option<bool>,
+}
+
+/// What a reply says, without knowing the method's type:
+/// - `variant { Ok; Err }` (an invariant check: demo_vault's `check_invariants`): the invariant
+///   holds on `Ok`;
+/// - `nat64` / `nat`: the value (a supply, a balance);
+/// - `bool`: whether the invariant holds;
+/// - a record: `operation_count` (else `refreshes`) is the value, `ok` (vault_consumer `health`)
+///   else `healthy` (vault_consumer `chaos_state_probe`) whether the invariant holds.
+///
+/// Anything else answered: a reading with neither (only `Answers` and latency tolerances can
+/// judge it).
+pub fn reply_reading(reply: &[u8]) -> (Option<u64>, Option<bool>) {
+    if let Ok(r) = candid::decode_one::<Result<Reserved, Reserved>>(reply) {
+        return (None, Some(r.is_ok()));
+    }
+    if let Ok(v) = candid::decode_one::<u64>(reply) {
+        return (Some(v), None);
+    }
+    if let Ok(v) = candid::decode_one::<Nat>(reply) {
+        return (Some(u64::try_from(v.0).unwrap_or(u64::MAX)), None);
+    }
+    if let Ok(b) = candid::decode_one::<bool>(reply) {
+        return (None, Some(b));
+    }
+    if let Ok(f) = candid::decode_one::<ReadingFields>(reply) {
+        return (f.operation_count.or(f.refreshes), f.ok.or(f.healthy));
+    }
+    (None, None)
+}
+
+/// A `probe_health` answer as a reading; a rejected call is a failed probe.
+pub fn reading_of(result: Result<ProbeResult, ProbeError>) -> Result<ProbeReading, CallFailure> {
+    let r = result.map_err(probe_error)?;
+    match r.outcome {
+        CallOutcome::Rejected { code, message } => Err(CallFailure {
+            code: code_of(code),
+            message,
+        }),
+        CallOutcome::Replied { reply, truncated } => {
+            let (value, invariant_holds) = if truncated {
+                (None, None)
+            } else {
+                reply_reading(&reply)
+            };
+            Ok(ProbeReading {
+                value,
+                latency: DurationNs(r.latency_ns),
+                invariant_holds,
+            })
+        }
+    }
+}
+
+/// A `probe_access` answer: the methods that accepted the unprivileged caller. A method whose
+/// verdict is inconclusive (the call never reached its guard: an argument that does not
+/// decode, a system reject, a timeout) says nothing about access control, so the step fails
+/// and names every verdict, rather than count it as a refusal.
+pub fn access_outcome(result: Result<Vec<AccessResult>, ProbeError>) -> Outcome {
+    let results = match result {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome::Failed {
+                failure: probe_error(e),
+            }
+        }
+    };
+    let accepted: Vec<String> = results
+        .iter()
+        .filter(|r| r.verdict == AccessVerdict::Accepted)
+        .map(|r| r.method.clone())
+        .collect();
+    let inconclusive: Vec<&AccessResult> = results
+        .iter()
+        .filter(|r| r.verdict == AccessVerdict::Inconclusive)
+        .collect();
+    if inconclusive.is_empty() {
+        return Outcome::AccessProbed { accepted };
+    }
+    Outcome::failed(
+        RejectCode::Local,
+        format!(
+            "access probe inconclusive for {} (the calls carry no arguments: probe methods taking none or only opt ones); accepted by the unprivileged caller: [{}]",
+            inconclusive
+                .iter()
+                .map(|r| format!("`{}` ({})", r.method, r.message))
+                .collect::<Vec<_>>()
+                .join(", "),
+            accepted.join(", ")
+        ),
+    )
+}
+
+/// chaos_probe calls `target.method()` (no arguments) as a neutral principal.
+pub async fn probe_via(probe: Principal, target: Principal, method: &str) -> Outcome {
+    let args = ProbeHealthArgs {
+        target,
+        method: method.to_string(),
+        arg: None,
+        timeout_secs: Some(PROBE_TARGET_TIMEOUT_SECS),
+    };
+    let reply = Call::bounded_wait(probe, "probe_health")
+        .change_timeout(PROBE_TIMEOUT_SECS)
+        .with_arg(args)
+        .await;
+    let result = match reply {
+        Ok(r) => r.candid::<Result<ProbeResult, ProbeError>>(),
+        Err(e) => return call_failure(e),
+    };
+    match result {
+        Ok(r) => match reading_of(r) {
+            Ok(reading) => Outcome::ProbeRead { reading },
+            Err(failure) => Outcome::Failed { failure },
+        },
+        Err(e) => Outcome::failed(
+            RejectCode::Local,
+            format!("chaos_probe.probe_health answered an unexpected type: {e}"),
+        ),
+    }
+}
+
+/// chaos_probe calls each privileged method (no arguments) as an unprivileged caller.
+pub async fn access_probe(probe: Principal, target: Principal, methods: &[String]) -> Outcome {
+    let args = ProbeAccessArgs {
+        target,
+        methods: methods
+            .iter()
+            .map(|m| MethodProbe {
+                method: m.clone(),
+                arg: None,
+            })
+            .collect(),
+    };
+    let reply = Call::bounded_wait(probe, "probe_access")
+        .change_timeout(PROBE_TIMEOUT_SECS)
+        .with_arg(args)
+        .await;
+    match reply {
+        Ok(r) => match r.candid::<Result<Vec<AccessResult>, ProbeError>>() {
+            Ok(result) => access_outcome(result),
+            Err(e) => Outcome::failed(
+                RejectCode::Local,
+                format!("chaos_probe.probe_access answered an unexpected type: {e}"),
+            ),
+        },
+        Err(e) => call_failure(e),
+    }
+}
+
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CandidMetadata {
+    pub public: bool,
+    pub service: Option<String>,
+}
+
+/// Hardening evidence (IC-CTRL-19): whether the target publishes `candid:service` as
+/// `icp:public`, as a non-controller (chaos_probe) sees it. `None`: not readable.
+pub async fn candid_public(probe: Principal, target: Principal) -> Option<bool> {
+    let reply = Call::bounded_wait(probe, "read_candid_metadata")
+        .change_timeout(PROBE_TIMEOUT_SECS)
+        .with_arg(target)
+        .await
+        .ok()?;
+    match reply.candid::<Result<CandidMetadata, ProbeError>>() {
+        Ok(Ok(m)) => Some(m.public),
+        _ => None,
+    }
+}
+
+/// Hardening evidence (IC-CTRL-23) from an access probe's results: the methods whose verdict
+/// is conclusive, and those among them that accepted the unprivileged caller. `None` when no
+/// verdict is conclusive (the control then stays unknown).
+pub fn access_evidence(
+    results: &[AccessResult],
+    at: chaos_manager::TimestampNs,
+) -> Option<AccessProbeEvidence> {
+    let conclusive: Vec<&AccessResult> = results
+        .iter()
+        .filter(|r| r.verdict != AccessVerdict::Inconclusive)
+        .collect();
+    if conclusive.is_empty() {
+        return None;
+    }
+    Some(AccessProbeEvidence {
+        probed_at: at,
+        probed_methods: conclusive.iter().map(|r| r.method.clone()).collect(),
+        accepted_unprivileged: conclusive
+            .iter()
+            .filter(|r| r.verdict == AccessVerdict::Accepted)
+            .map(|r| r.method.clone())
+            .collect(),
+    })
+}
+
+/// chaos_probe's access probe for a scan; `None` when it could not run.
+pub async fn scan_access(
+    probe: Principal,
+    target: Principal,
+    methods: &[String],
+) -> Option<AccessProbeEvidence> {
+    let args = ProbeAccessArgs {
+        target,
+        methods: methods
+            .iter()
+            .map(|m| MethodProbe {
+                method: m.clone(),
+                arg: None,
+            })
+            .collect(),
+    };
+    let reply = Call::bounded_wait(probe, "probe_access")
+        .change_timeout(PROBE_TIMEOUT_SECS)
+        .with_arg(args)
+        .await
+        .ok()?;
+    let results = reply
+        .candid::<Result<Vec<AccessResult>, ProbeError>>()
+        .ok()?
+        .ok()?;
+    access_evidence(&results, chaos_manager::TimestampNs(ic_cdk::api::time()))
+}
+
+/// No chaos_probe configured: probes cannot run.
+pub fn no_probe() -> Outcome {
+    Outcome::failed(
+        RejectCode::Local,
+        "no chaos_probe is configured: an admin calls set_chaos_probe",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candid::encode_one;
+    use chaos_manager::fault::Ppm;
+    use chaos_manager::TimestampNs;
+    use std::path::Path;
+
+    fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 10])
+    }
+
+    /// The type declarations of a .did file followed by `(T)`, for `check_rust_type`.
+    fn did_types(file: &str, ty: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../candid")
+            .join(file);
+        let text = std::fs::read_to_string(path).unwrap();
+        let decls = &text[..text.rfind("\nservice").unwrap()];
+        format!("{decls}({ty})")
+    }
+
+    fn check<T: CandidType>(file: &str, ty: &str) {
+        if let Err(e) = candid_parser::utils::check_rust_type::<T>(&did_types(file, ty)) {
+            panic!("{ty} of candid/{file} and the mirror in lab_calls disagree: {e}");
+        }
+    }
+
+    #[test]
+    fn mirrors_equal_the_hook_and_probe_contracts() {
+        check::<FaultPlan>("chaos_hooks.did", "FaultPlan");
+        check::<HookResult>("chaos_hooks.did", "HookResult");
+        check::<ProbeHealthArgs>("chaos_probe.did", "ProbeHealthArgs");
+        check::<Result<ProbeResult, ProbeError>>(
+            "chaos_probe.did",
+            "variant { Ok : ProbeResult; Err : ProbeError }",
+        );
+        check::<ProbeAccessArgs>("chaos_probe.did", "ProbeAccessArgs");
+        check::<Result<Vec<AccessResult>, ProbeError>>(
+            "chaos_probe.did",
+            "variant { Ok : vec AccessResult; Err : ProbeError }",
+        );
+        check::<Result<CandidMetadata, ProbeError>>(
+            "chaos_probe.did",
+            "variant { Ok : CandidMetadata; Err : ProbeError }",
+        );
+    }
+
+    #[test]
+    fn scan_evidence_keeps_only_conclusive_verdicts() {
+        let at = chaos_manager::TimestampNs(5);
+        assert_eq!(
+            access_evidence(&[result("configure", AccessVerdict::Inconclusive)], at),
+            None
+        );
+        let e = access_evidence(
+            &[
+                result("configure", AccessVerdict::Inconclusive),
+                result("chaos_hooks_clear", AccessVerdict::Refused),
+                result("set_owner", AccessVerdict::Accepted),
+            ],
+            at,
+        )
+        .unwrap();
+        assert_eq!(e.probed_methods, vec!["chaos_hooks_clear", "set_owner"]);
+        assert_eq!(e.accepted_unprivileged, vec!["set_owner"]);
+        assert_eq!(e.probed_at, at);
+    }
+
+    #[test]
+    fn every_hook_fault_converts_field_for_field() {
+        let m = || vec!["balance_of".to_string()];
+        let plan = CorePlan {
+            plan_id: 7,
+            expires_at: TimestampNs(99),
+            seed: 42,
+            faults: vec![
+                HookFault::Reject {
+                    methods: m(),
+                    probability: Ppm(1),
+                },
+                HookFault::Trap {
+                    methods: vec![],
+                    probability: Ppm::ALWAYS,
+                },
+                HookFault::Delay {
+                    methods: m(),
+                    rounds: 3,
+                    probability: Ppm(500_000),
+                },
+                HookFault::Partition {
+                    blocked_callers: vec![p(1), p(2)],
+                    methods: vec![],
+                },
+                HookFault::Perturb {
+                    methods: m(),
+                    probability: Ppm(250_000),
+                },
+                HookFault::Corrupt { intensity: 5 },
+                HookFault::BurnInstructions {
+                    methods: m(),
+                    instructions: 1_000_000,
+                },
+                HookFault::Ballast { bytes: 4096 },
+            ],
+        };
+        let got = hook_plan(&plan);
+        assert_eq!(
+            got,
+            FaultPlan {
+                plan_id: 7,
+                expires_at_ns: 99,
+                seed: 42,
+                faults: vec![
+                    Fault::Reject {
+                        methods: m(),
+                        probability_ppm: 1
+                    },
+                    Fault::Trap {
+                        methods: vec![],
+                        probability_ppm: 1_000_000
+                    },
+                    Fault::Delay {
+                        methods: m(),
+                        rounds: 3,
+                        probability_ppm: 500_000
+                    },
+                    Fault::Partition {
+                        blocked_callers: vec![p(1), p(2)],
+                        methods: vec![]
+                    },
+                    Fault::Perturb {
+                        methods: m(),
+                        probability_ppm: 250_000
+                    },
+                    Fault::Corrupt { intensity: 5 },
+                    Fault::BurnInstructions {
+                        methods: m(),
+                        instructions: 1_000_000
+                    },
+                    Fault::Ballast { bytes: 4096 },
+                ],
+            }
+        );
+        // And it survives the wire.
+        let bytes = encode_one(&got).unwrap();
+        assert_eq!(candid::decode_one::<FaultPlan>(&bytes).unwrap(), got);
+    }
+
+    #[test]
+    fn a_hook_error_is_a_failed_step_that_says_what_to_do() {
+        assert_eq!(
+            hook_outcome("chaos_hooks_clear", p(1), Ok(())),
+            Outcome::Done
+        );
+        for (err, needle) in [
+            (HookError::NotChaosSystem, "chaos_hooks_configure"),
+            (HookError::NotConfigured, "chaos_hooks_configure"),
+            (
+                HookError::InvalidPlan("too many faults".into()),
+                "too many faults",
+            ),
+            (HookError::NoCorruptionHook, "corruption function"),
+            (
+                HookError::CapExceeded("max 100 rounds".into()),
+                "max 100 rounds",
+            ),
+        ] {
+            match hook_outcome("chaos_hooks_set_plan", p(1), Err(err)) {
+                Outcome::Failed { failure } => {
+                    assert_eq!(failure.code, RejectCode::CanisterReject);
+                    assert!(failure.message.contains(needle), "{}", failure.message);
+                    assert!(failure.message.contains("chaos_hooks_set_plan"));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[derive(CandidType)]
+    struct StateProbe {
+        operation_count: u64,
+        state_hash: ByteBuf,
+        total_supply: u64,
+        account_count: u64,
+    }
+
+    #[derive(CandidType)]
+    struct ConsumerProbe {
+        operation_count: u64,
+        state_hash: ByteBuf,
+        healthy: bool,
+        consecutive_failures: u64,
+    }
+
+    #[derive(CandidType)]
+    struct Health {
+        ok: bool,
+        vault: Option<Principal>,
+        last_attempt_ns: Option<u64>,
+        last_success_ns: Option<u64>,
+        consecutive_failures: u64,
+        failures: u64,
+        refreshes: u64,
+        byzantine_detections: u64,
+        unverified_reads: u64,
+        last_error: Option<String>,
+        last_observed_supply: Option<u64>,
+        stale: bool,
+    }
+
+    fn replied(reply: Vec<u8>) -> Result<ProbeResult, ProbeError> {
+        Ok(ProbeResult {
+            outcome: CallOutcome::Replied {
+                reply: ByteBuf::from(reply),
+                truncated: false,
+            },
+            latency_ns: 2_000_000_000,
+        })
+    }
+
+    fn reading(reply: Vec<u8>) -> ProbeReading {
+        reading_of(replied(reply)).unwrap()
+    }
+
+    #[test]
+    fn invariant_checks_read_as_holds_or_broken() {
+        let ok: Result<(), String> = Ok(());
+        let broken: Result<(), String> = Err("sum of balances 101 != total supply 100".into());
+        let r = reading(encode_one(ok).unwrap());
+        assert_eq!((r.value, r.invariant_holds), (None, Some(true)));
+        assert_eq!(r.latency, DurationNs(2_000_000_000));
+        let r = reading(encode_one(broken).unwrap());
+        assert_eq!((r.value, r.invariant_holds), (None, Some(false)));
+    }
+
+    #[test]
+    fn state_probes_and_health_read_their_counts_and_health() {
+        let vault = StateProbe {
+            operation_count: 12,
+            state_hash: ByteBuf::from(vec![0; 32]),
+            total_supply: 500,
+            account_count: 3,
+        };
+        let r = reading(encode_one(vault).unwrap());
+        assert_eq!((r.value, r.invariant_holds), (Some(12), None));
+
+        let consumer = ConsumerProbe {
+            operation_count: 4,
+            state_hash: ByteBuf::from(vec![1; 32]),
+            healthy: false,
+            consecutive_failures: 2,
+        };
+        let r = reading(encode_one(consumer).unwrap());
+        assert_eq!((r.value, r.invariant_holds), (Some(4), Some(false)));
+
+        let health = Health {
+            ok: true,
+            vault: Some(p(3)),
+            last_attempt_ns: Some(1),
+            last_success_ns: Some(1),
+            consecutive_failures: 0,
+            failures: 1,
+            refreshes: 9,
+            byzantine_detections: 0,
+            unverified_reads: 0,
+            last_error: None,
+            last_observed_supply: Some(500),
+            stale: false,
+        };
+        let r = reading(encode_one(health).unwrap());
+        assert_eq!((r.value, r.invariant_holds), (Some(9), Some(true)));
+    }
+
+    #[test]
+    fn plain_numbers_and_booleans_are_values_and_verdicts() {
+        assert_eq!(reading(encode_one(500u64).unwrap()).value, Some(500));
+        assert_eq!(
+            reading(encode_one(Nat::from(77u64)).unwrap()).value,
+            Some(77)
+        );
+        assert_eq!(
+            reading(encode_one(false).unwrap()).invariant_holds,
+            Some(false)
+        );
+        let r = reading(encode_one("hello").unwrap());
+        assert_eq!((r.value, r.invariant_holds), (None, None));
+        // A truncated reply is not interpreted.
+        let r = reading_of(Ok(ProbeResult {
+            outcome: CallOutcome::Replied {
+                reply: ByteBuf::from(encode_one(5u64).unwrap()),
+                truncated: true,
+            },
+            latency_ns: 1,
+        }))
+        .unwrap();
+        assert_eq!(r.value, None);
+    }
+
+    #[test]
+    fn rejected_probes_and_probe_errors_are_failures_with_the_code() {
+        let f = reading_of(Ok(ProbeResult {
+            outcome: CallOutcome::Rejected {
+                code: 4,
+                message: "chaos_hooks: partitioned".into(),
+            },
+            latency_ns: 1,
+        }))
+        .unwrap_err();
+        assert_eq!(f.code, RejectCode::CanisterReject);
+        assert_eq!(f.message, "chaos_hooks: partitioned");
+        let f = reading_of(Ok(ProbeResult {
+            outcome: CallOutcome::Rejected {
+                code: 6,
+                message: "timeout".into(),
+            },
+            latency_ns: 1,
+        }))
+        .unwrap_err();
+        assert_eq!(f.code, RejectCode::SysUnknown);
+        let f = reading_of(Err(ProbeError::Busy {
+            in_flight: 100,
+            requested: 1,
+            limit: 100,
+        }))
+        .unwrap_err();
+        assert_eq!(f.code, RejectCode::SysTransient);
+        let f = reading_of(Err(ProbeError::Unauthorized { caller: p(9) })).unwrap_err();
+        assert!(
+            f.message.contains("chaos_system = principal"),
+            "{}",
+            f.message
+        );
+    }
+
+    fn result(method: &str, verdict: AccessVerdict) -> AccessResult {
+        AccessResult {
+            method: method.into(),
+            accepted: verdict == AccessVerdict::Accepted,
+            verdict,
+            reject_code: None,
+            message: format!("{verdict:?}"),
+        }
+    }
+
+    #[test]
+    fn access_probes_report_the_accepted_methods_and_fail_when_inconclusive() {
+        assert_eq!(
+            access_outcome(Ok(vec![
+                result("chaos_hooks_clear", AccessVerdict::Refused),
+                result("set_owner", AccessVerdict::Accepted),
+            ])),
+            Outcome::AccessProbed {
+                accepted: vec!["set_owner".into()]
+            }
+        );
+        assert_eq!(
+            access_outcome(Ok(vec![])),
+            Outcome::AccessProbed { accepted: vec![] }
+        );
+        match access_outcome(Ok(vec![
+            result("configure", AccessVerdict::Inconclusive),
+            result("set_owner", AccessVerdict::Accepted),
+        ])) {
+            Outcome::Failed { failure } => {
+                assert!(
+                    failure.message.contains("`configure`"),
+                    "{}",
+                    failure.message
+                );
+                assert!(
+                    failure.message.contains("[set_owner]"),
+                    "{}",
+                    failure.message
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(access_outcome(Err(ProbeError::ProbeIsController { target: p(1) })).is_failure());
+    }
+}
