@@ -4,6 +4,7 @@
 //! `fleet_sim`'s tests and share its `fixtures`.
 
 mod assurance;
+pub mod lab;
 
 pub use assurance::{control_ids, AUTO_FIXABLE, WEAK_FAILING};
 

@@ -2,6 +2,8 @@
 //! loudly: its closing line counts every scenario as skipped, never as passed.
 //!
 //! Each scenario has a native twin in `crates/fleet_sim/tests/` built on the same fixtures.
+//! The chaos-experiment scenarios live in `pocketic/experiments.rs` (fixtures in
+//! `src/lab.rs`).
 
 use chaos_api::{
     ControlResult, DrillState, Error, ErrorCode, FindingSource, FindingStatus, Framework,
@@ -13,6 +15,9 @@ use integration_tests::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::Duration;
+
+#[path = "pocketic/experiments.rs"]
+mod experiments;
 
 type Scenario_ = (&'static str, fn(PathBuf));
 
@@ -47,6 +52,59 @@ const SCENARIOS: &[Scenario_] = &[
     (
         "assurance_methods_refuse_unauthorized_callers",
         assurance_unauthorized,
+    ),
+    // Chaos experiments (issue 3): tests/pocketic/experiments.rs; names as their native twins
+    // in crates/fleet_sim/tests/experiments.rs.
+    (
+        "experiment_network_partition",
+        experiments::network_partition,
+    ),
+    (
+        "experiment_resource_exhaustion_freeze",
+        experiments::resource_exhaustion_freeze,
+    ),
+    (
+        "experiment_resource_exhaustion_burn_instructions_hook",
+        experiments::resource_exhaustion_burn,
+    ),
+    (
+        "experiment_service_failure_stop_then_start",
+        experiments::service_failure_stop_then_start,
+    ),
+    (
+        "experiment_latency_injection",
+        experiments::latency_injection,
+    ),
+    ("experiment_data_corruption", experiments::data_corruption),
+    ("experiment_security_breach", experiments::security_breach),
+    (
+        "experiment_cascading_failure",
+        experiments::cascading_failure,
+    ),
+    ("experiment_byzantine_fault", experiments::byzantine_fault),
+    (
+        "experiment_emergency_stop_restores_every_target_and_refuses_until_an_admin_resumes",
+        experiments::emergency_stop,
+    ),
+    (
+        "experiment_concurrency_limit_and_one_experiment_per_target",
+        experiments::concurrency_limit,
+    ),
+    (
+        "experiment_approval_gate_quorum_approves_and_it_runs",
+        experiments::approval_gate_quorum,
+    ),
+    (
+        "experiment_approval_gate_rejection_or_deadline_never_runs",
+        experiments::approval_gate_rejection_or_deadline,
+    ),
+    (
+        "experiment_unauthorized_callers_get_typed_errors",
+        experiments::unauthorized_callers,
+    ),
+    (
+        "experiment_survives_an_upgrade_mid_fault_and_still_restores",
+        experiments::upgrade_mid_fault,
     ),
 ];
 
