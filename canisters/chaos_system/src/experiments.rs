@@ -18,6 +18,7 @@ use chaos_manager::experiment::{
 };
 use chaos_manager::fault::Action;
 use chaos_manager::journal::RecordContext;
+use chaos_manager::lab_events::lab_events;
 use chaos_manager::{Event, TimestampNs};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
@@ -125,7 +126,7 @@ async fn tick() {
         let s = j.state();
         let changes = commands::tick(&s.lab, s, at, seed);
         if !changes.is_empty() {
-            let events: Vec<Event> = changes.into_iter().map(Event::lab).collect();
+            let events = lab_events(s, changes, suite, at);
             j.record_all(at, &RecordContext::new(suite, "lab_tick"), events)
                 .unwrap_or_else(|e| ic_cdk::trap(format!("lab tick: {e}")));
         }
@@ -193,7 +194,7 @@ fn complete(id: ExperimentId, step: u32, observation: chaos_manager::fault::Obse
     let finished = storage::mutate(|j| {
         let s = j.state();
         if let Ok(changes) = commands::complete_step(&s.lab, id, step, observation, now()) {
-            let events: Vec<Event> = changes.into_iter().map(Event::lab).collect();
+            let events = lab_events(s, changes, ic_cdk::api::canister_self(), now());
             j.record_all(now(), &ctx(id.to_string()), events)
                 .unwrap_or_else(|e| ic_cdk::trap(format!("{id}: {e}")));
         }

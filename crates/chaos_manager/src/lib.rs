@@ -21,6 +21,7 @@ pub mod events;
 pub mod hardening;
 pub mod ids;
 pub mod journal;
+pub mod lab_events;
 pub mod readiness;
 pub mod state;
 pub mod target;
