@@ -30,7 +30,32 @@ pub fn grant_role(
     {
         return Err(CoreError::LastAdmin);
     }
-    Ok(vec![Event::RoleGranted { principal, role }])
+    let mut events = vec![Event::RoleGranted { principal, role }];
+    if role < Role::Operator {
+        events.extend(cancel_schedules_of(state, *caller, principal));
+    }
+    Ok(events)
+}
+
+/// A principal who no longer holds Operator cannot keep experiments running on their
+/// authority: their live schedules are cancelled with the role change (recorded as cancelled
+/// by the admin who changed it).
+fn cancel_schedules_of(state: &State, admin: Principal, principal: Principal) -> Vec<Event> {
+    state
+        .lab
+        .safety
+        .schedules
+        .values()
+        .filter(|s| s.created_by == principal && s.next_at.is_some())
+        .map(|s| {
+            Event::lab(crate::experiment::LabChange::Safety(
+                crate::safety::SafetyChange::ScheduleCancelled {
+                    id: s.id,
+                    by: admin,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Names (or unsets) the chaos_probe canister: it must not be the suite itself, the management
@@ -67,7 +92,11 @@ pub fn revoke_role(
             reason: "holds no role".into(),
         }),
         Some(Role::Admin) if state.admins().count() == 1 => Err(CoreError::LastAdmin),
-        Some(_) => Ok(vec![Event::RoleRevoked { principal }]),
+        Some(_) => {
+            let mut events = vec![Event::RoleRevoked { principal }];
+            events.extend(cancel_schedules_of(state, *caller, principal));
+            Ok(events)
+        }
     }
 }
 

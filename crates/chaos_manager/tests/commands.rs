@@ -288,3 +288,73 @@ fn only_an_admin_names_the_chaos_probe_and_the_event_round_trips() {
         assert_eq!(h.state.chaos_probe, value);
     }
 }
+
+/// A schedule keeps creating experiments on its creator's authority: losing Operator (revoked
+/// or demoted to Auditor) cancels the creator's live schedules in the same batch; a promotion
+/// does not.
+#[test]
+fn losing_the_operator_role_cancels_the_principals_schedules() {
+    use chaos_manager::experiment::fixtures::{spec, VAULT as FIXTURE_VAULT};
+    use chaos_manager::experiment::LabChange;
+    use chaos_manager::fault::{FailureMode, FaultSpec};
+    use chaos_manager::safety::{SafetyChange, ScheduleId};
+    use chaos_manager::{Event, TimestampNs};
+
+    let schedule = |id: u64, by: u8| {
+        Event::lab(LabChange::Safety(SafetyChange::ScheduleCreated {
+            id: ScheduleId(id),
+            spec: Box::new(spec(
+                FaultSpec::ServiceFailure {
+                    target: principal(FIXTURE_VAULT),
+                    mode: FailureMode::Stop,
+                },
+                FIXTURE_VAULT,
+            )),
+            first_at: TimestampNs(u64::MAX / 2),
+            interval: Some(DurationNs::from_secs(3600)),
+            by: principal(by),
+        }))
+    };
+    let cancelled = |events: &[Event]| -> Vec<u64> {
+        events
+            .iter()
+            .filter_map(|e| match e.as_lab() {
+                Some(LabChange::Safety(SafetyChange::ScheduleCancelled { id, by })) => {
+                    assert_eq!(by, principal(ADMIN), "recorded as the admin's act");
+                    Some(id.0)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let mut h = Harness::with_vault();
+    let admin = principal(ADMIN);
+    h.apply(
+        admin,
+        vec![
+            schedule(0, OPERATOR),
+            schedule(1, ADMIN),
+            schedule(2, OPERATOR),
+        ],
+    );
+
+    let promote = command::grant_role(&h.state, &admin, principal(OPERATOR), Role::Admin).unwrap();
+    assert!(cancelled(&promote).is_empty());
+
+    let demote = command::grant_role(&h.state, &admin, principal(OPERATOR), Role::Auditor).unwrap();
+    assert_eq!(cancelled(&demote), vec![0, 2]);
+
+    let revoke = command::revoke_role(&h.state, &admin, principal(OPERATOR)).unwrap();
+    assert_eq!(cancelled(&revoke), vec![0, 2]);
+    h.apply(admin, revoke);
+    let live: Vec<u64> = h
+        .state
+        .lab
+        .safety
+        .schedules
+        .values()
+        .filter(|s| s.next_at.is_some())
+        .map(|s| s.id.0)
+        .collect();
+    assert_eq!(live, vec![1], "the admin's own schedule is untouched");
+}
