@@ -299,6 +299,12 @@ fn the_max_duration_timer_rolls_back_a_run_stuck_on_a_hung_call() {
         })]
     );
     h.record(principal(OPERATOR), ch);
+    // While the hung call is still out, the past deadline is no timer to arm any more.
+    assert!(!h
+        .lab
+        .timers()
+        .iter()
+        .any(|t| matches!(t, Timer::ExperimentDeadline(..))));
     // The hung stop finally answers: the rollback follows at once.
     let obs = h.sim.perform(&action, h.now);
     h.complete(id, hung, obs).unwrap();
@@ -345,6 +351,23 @@ fn on_deviation_rolls_back_when_the_steady_state_deviated() {
     let id = h.start(s).unwrap();
     assert!(names(&h.run(id)).contains(&"clear_faults"));
     assert!(h.lab.experiments[&id].report().unwrap().rolled_back);
+}
+
+#[test]
+fn on_deviation_still_rolls_back_a_fault_that_does_not_undo_itself() {
+    // The steady state is watched on the oracle, which the stop does not touch: it holds.
+    let mut h = LabHarness::new();
+    let mut s = spec(stop_vault(), ORACLE);
+    s.rollback = RollbackStrategy::OnDeviation;
+    let id = h.start(s).unwrap();
+    assert!(names(&h.run(id)).contains(&"start_canister"));
+    let r = h.lab.experiments[&id].report().unwrap();
+    assert_eq!(r.hypothesis_held, Some(true));
+    assert_eq!(
+        (r.verdict, r.rolled_back, r.restored),
+        (Verdict::Completed, true, Some(true))
+    );
+    assert!(h.sim.canister(VAULT).running);
 }
 
 #[test]

@@ -24,8 +24,8 @@ use chaos_manager::council::{Agent, MotionId, Vote};
 use chaos_manager::effect::{CallFailure, Effect, Outcome, RejectCode};
 use chaos_manager::experiment::commands::{self, Caller};
 use chaos_manager::experiment::{
-    effect_of, observation_of, Experiment, ExperimentChange, ExperimentId, ExperimentSpec,
-    LabChange, Status, Timer,
+    effect_of, observation_of, run::PLAN_GRACE, Experiment, ExperimentChange, ExperimentId,
+    ExperimentSpec, LabChange, Status, Timer,
 };
 use chaos_manager::fault::{FaultPlan, FaultProfile, HookFault, ProbeReading};
 use chaos_manager::safety::SafetyLimits;
@@ -203,6 +203,9 @@ impl Sim {
     pub fn emergency_stop(&mut self, caller: Principal, reason: &str) -> Result<(), CoreError> {
         let c = self.caller(caller)?;
         let changes = commands::emergency_stop(&self.state().lab, &c, reason.to_string())?;
+        let active: Vec<ExperimentId> = self.state().lab.active().map(|e| e.id).collect();
+        self.halted_runs.extend(active);
+        self.stats.emergency_stops += 1;
         self.record_lab(caller, "emergency_stop", changes);
         Ok(())
     }
@@ -374,6 +377,32 @@ impl Sim {
         let now = self.now;
         self.lab_timers.retain(|t| *t > now);
         self.lab_tick();
+    }
+
+    /// `caller` calls `canister.method` now, through the canister's hooks (what any canister
+    /// calling it would see): the extra rounds the answer is delayed by, and whether the
+    /// answer is perturbed; or the rejection (stopped, frozen, partitioned, injected).
+    pub fn hooked_call(
+        &mut self,
+        canister: Principal,
+        caller: Principal,
+        method: &str,
+    ) -> Result<HookedReply, CallFailure> {
+        self.guarded_call(canister, &caller, method)
+            .map(|(delay_rounds, perturbed)| HookedReply {
+                delay_rounds,
+                perturbed,
+            })
+    }
+
+    /// What chaos_probe reads when it calls `target.method` now (the steady-state probes'
+    /// view): `chaos_state_probe`, `check_invariants` or a consumer's `health`.
+    pub fn probe_read(
+        &mut self,
+        target: Principal,
+        method: &str,
+    ) -> Result<ProbeReading, CallFailure> {
+        self.probe_via(target, method)
     }
 
     /// chaos_probe's calls ([`Effect::ProbeVia`], [`Effect::AccessProbe`]), now.
@@ -550,14 +579,43 @@ impl Sim {
                 }
             }
         }
-        let finished: Vec<(ExperimentId, Status)> = lab
+        // A run whose strategy skipped the rollback (`never`, or `on_deviation` when nothing
+        // deviated) leaves its hook plan to expire by itself, no later than its deadline and
+        // the grace period.
+        let finished: Vec<(ExperimentId, Status, Option<TimestampNs>)> = lab
             .experiments
             .values()
             .filter(|e| e.report().is_some() && !self.exp_checked.contains(&e.id))
-            .map(|e| (e.id, e.status()))
+            .map(|e| {
+                let lapse = e
+                    .report()
+                    .filter(|r| !r.rolled_back)
+                    .and_then(|_| e.deadline())
+                    .map(|d| d.plus(PLAN_GRACE));
+                (e.id, e.status(), lapse)
+            })
             .collect();
-        for (id, status) in finished {
+        if let Some(halt) = &lab.safety.halt {
+            if let Some(e) = lab
+                .active()
+                .find(|e| e.started_at.is_some_and(|t| t > halt.since))
+            {
+                return Err(self.violation(format!(
+                    "{} started at {:?} although an emergency stop is in force since {:?}",
+                    e.id, e.started_at, halt.since
+                )));
+            }
+        }
+        for (id, status, lapse) in finished {
             self.exp_checked.insert(id);
+            if self.halted_runs.remove(&id) {
+                self.stats.halted_finished += 1;
+                if status == Status::Completed {
+                    return Err(self.violation(format!(
+                        "{id} was active at an emergency stop but ended Completed, not aborted"
+                    )));
+                }
+            }
             if status == Status::Failed {
                 self.stats.experiments_flagged += 1;
                 continue;
@@ -570,7 +628,8 @@ impl Sim {
                     .canisters
                     .get(&canister)
                     .and_then(|c| c.hook_plan().cloned());
-                if now.as_ref() != Some(&before) || plan.is_some() {
+                let lapsing = |p: &FaultPlan| lapse.is_some_and(|at| p.expires_at <= at);
+                if now.as_ref() != Some(&before) || plan.as_ref().is_some_and(|p| !lapsing(p)) {
                     return Err(self.violation(format!(
                         "{id} ended {status:?} (not flagged) but left {canister} as {now:?} with plan {plan:?}, not as it found it: {before:?}"
                     )));
@@ -589,6 +648,15 @@ impl Sim {
             .flat_map(|(_, t)| t)
             .collect()
     }
+}
+
+/// A call admitted through the hooks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HookedReply {
+    /// Rounds the answer was delayed by (delay and instruction burn).
+    pub delay_rounds: u64,
+    /// Whether the answer was perturbed (byzantine).
+    pub perturbed: bool,
 }
 
 fn plan_failure(code: RejectCode, kind: &str, method: &str, plan: &FaultPlan) -> CallFailure {

@@ -5,9 +5,13 @@
 //! 1. the event log verifies (hash chain and entry hashes) up to its tip;
 //! 2. at most one drill runs per target;
 //! 3. a target that is not running its vault, with no drill running and no hardening being
-//!    performed on it, is flagged `needs_attention` by the last drill or hardening that acted
-//!    on its lifecycle (neither leaves a target stopped or broken without saying so);
-//! 4. every running vault satisfies its own invariants (supply, fingerprint).
+//!    performed on it, is flagged `needs_attention` by the last drill, hardening or experiment
+//!    that acted on its lifecycle (none leaves a target stopped or broken without saying so);
+//! 4. every running vault satisfies its own invariants (supply, fingerprint), unless an
+//!    experiment acts on it or the last one that did was flagged for a person;
+//! 5. experiments ([`Sim::check_experiments`]): at most `max_concurrent` active, none started
+//!    under an emergency stop, protected targets never touched, no target shared with a drill,
+//!    every finished experiment flagged or every acted-on target given back as it was found.
 //!
 //! After every upgrade and at the end of a run ([`Sim::self_check`]): the whole log verifies
 //! and replaying it gives exactly the live state. When the fleet goes idle, no drill is left
@@ -19,6 +23,7 @@ use candid::Principal;
 use chaos_manager::assurance::{HardeningRequest, HardeningStatus};
 use chaos_manager::drill::Drill;
 use chaos_manager::effect::Effect;
+use chaos_manager::experiment::{Action as ExpAction, Experiment};
 use chaos_manager::journal::decode_envelope;
 use chaos_manager::{Event, TimestampNs};
 use std::collections::{BTreeMap, BTreeSet};
@@ -174,6 +179,27 @@ impl Sim {
                 _ => {}
             }
         }
+        for e in state.lab.experiments.values() {
+            // Only the lifecycle steps count: an experiment aborted before acting (say
+            // because its target was already down) neither caused nor hides the state.
+            let Some(r) = e.report() else { continue };
+            for step in &e.steps {
+                if let (
+                    ExpAction::StopCanister { canister }
+                    | ExpAction::StartCanister { canister }
+                    | ExpAction::LoadSnapshot { canister, .. },
+                    Some(_),
+                ) = (&step.action, &step.observation)
+                {
+                    acted(
+                        &mut last_actor,
+                        *canister,
+                        r.finished_at,
+                        Actor::Experiment(e),
+                    );
+                }
+            }
+        }
         for (id, c) in &self.canisters {
             if c.is_serving() || busy.contains(id) {
                 continue;
@@ -197,11 +223,24 @@ impl Sim {
     }
 
     /// Every vault keeps its invariants, except while an experiment acts on it (a data
-    /// corruption breaks them on purpose until its rollback loads the restore point).
+    /// corruption breaks them on purpose until its rollback loads the restore point) and
+    /// after the last experiment that acted on it was flagged for a person (its rollback
+    /// was given up).
     fn check_vaults(&self) -> Result<(), Violation> {
         let experimenting = self.experiment_targets();
+        let mut last: BTreeMap<Principal, (TimestampNs, bool)> = BTreeMap::new();
+        for e in self.state().lab.experiments.values() {
+            if let (Some(r), Some(plan)) = (e.report(), &e.plan) {
+                for t in &plan.acted_on {
+                    if last.get(t).is_none_or(|(at, _)| *at <= r.finished_at) {
+                        last.insert(*t, (r.finished_at, r.needs_attention));
+                    }
+                }
+            }
+        }
         for c in self.canisters.values() {
-            if c.module() == Module::Vault && !experimenting.contains(&c.id()) {
+            let flagged = last.get(&c.id()).is_some_and(|(_, f)| *f);
+            if c.module() == Module::Vault && !experimenting.contains(&c.id()) && !flagged {
                 if let Err(e) = c.vault_invariants() {
                     return Err(
                         self.violation(format!("vault {} breaks its invariants: {e}", c.id()))
@@ -218,6 +257,7 @@ impl Sim {
 enum Actor<'a> {
     Drill(&'a Drill),
     Hardening(&'a HardeningRequest),
+    Experiment(&'a Experiment),
 }
 
 impl Actor<'_> {
@@ -226,6 +266,7 @@ impl Actor<'_> {
         match self {
             Actor::Drill(d) => d.report().is_some_and(|r| r.needs_attention),
             Actor::Hardening(r) => r.needs_attention(),
+            Actor::Experiment(e) => e.report().is_some_and(|r| r.needs_attention),
         }
     }
 
@@ -233,6 +274,7 @@ impl Actor<'_> {
         match self {
             Actor::Drill(d) => d.id.to_string(),
             Actor::Hardening(r) => format!("hardening request {}", r.id),
+            Actor::Experiment(e) => e.id.to_string(),
         }
     }
 }

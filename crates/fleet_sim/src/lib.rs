@@ -14,7 +14,8 @@
 //! - [`canister`], [`settings`], [`effects`], [`faults`]: management-canister semantics
 //!   (settings and status included), the effects, faults.
 //! - [`invariants`]: safety checks after every task, and violations that print their seed.
-//! - [`random_run`]: seeded random runs (fleets, drills, faults, upgrades) for `bin/sim`.
+//! - [`random_run`]: seeded random runs (fleets, drills, faults, upgrades) for `bin/sim`;
+//!   [`random_lab`]: their chaos experiments (eight faults, emergency stops, misbehaving targets).
 //! - [`fixtures`]: scenario data shared with the PocketIC suite.
 //!
 //! Nothing here reads a clock, draws OS randomness or starts a thread.
@@ -30,6 +31,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod hardening;
 pub mod invariants;
+pub mod random_lab;
 pub mod random_run;
 pub mod rng;
 pub mod settings;

@@ -3,7 +3,11 @@
 //! hold, idempotent retries, unauthorized callers), random scans and hardening requests (a
 //! random choice of the fixable failing controls, approved or rejected by an admin), random
 //! runs of the scheduler, random upgrades of chaos_system and, in "stormy" runs, random call
-//! faults, lost replies at upgrades and revoked control.
+//! faults, lost replies at upgrades and revoked control. Each run also sets up a lab
+//! ([`crate::random_lab`]): random experiments of the eight fault types (some refused: a
+//! protected target, the limits, the least-privilege profile), random aborts, emergency stops
+//! pressed while experiments run and followed by an admin's resume, council votes, and in
+//! stormy runs misbehaving targets (rejected, hung and slow calls).
 //!
 //! Besides the per-task invariants ([`crate::invariants`]), a run checks that the suite's
 //! answers are the right ones: unauthorized starts are refused, a canister the suite does not
@@ -19,6 +23,7 @@
 use crate::canister::StatusVisibility;
 use crate::fixtures::{user, vault_target_spec};
 use crate::invariants::Violation;
+use crate::random_lab::{self, LabSummary};
 use crate::rng::SimRng;
 use crate::sim::{admin, developer, operator, stranger, Background, DrillRequest, Sim};
 use candid::Principal;
@@ -55,6 +60,8 @@ pub struct RunSummary {
     pub hardenings_finished: u64,
     /// Performed requests that stopped their target and could not start it again.
     pub hardening_attention: u64,
+    /// The chaos experiments of the run.
+    pub lab: LabSummary,
 }
 
 struct Vault {
@@ -78,8 +85,22 @@ pub fn run(seed: u64) -> Result<RunSummary, Violation> {
         vaults: vaults.len() as u64,
         ..RunSummary::default()
     };
-    for _ in 0..g.range(2, 6) {
-        match g.range(0, 11) {
+    let lab = random_lab::setup(&mut sim, &mut g, stormy)?;
+    let mut lab_summary = LabSummary::default();
+    for _ in 0..g.range(3, 10) {
+        match g.range(0, 19) {
+            12..=16 => {
+                random_lab::start_random_experiment(&mut sim, &mut g, &lab, &mut lab_summary)?
+            }
+            17 if g.chance(0.5) => random_lab::emergency(&mut sim, &mut g, &lab, &mut lab_summary)?,
+            17 => {
+                random_lab::resume(&mut sim, &mut g, &mut lab_summary)?;
+                sim.try_run_tasks(g.range(1, 25))?;
+            }
+            18 => {
+                random_lab::abort_random(&mut sim, &mut g)?;
+                random_lab::user_op(&mut sim, &mut g, &lab);
+            }
             0..=4 => start_random_drill(&mut sim, &mut g, &vaults, &mut summary)?,
             5..=7 => {
                 sim.try_run_tasks(g.range(1, 25))?;
@@ -99,6 +120,8 @@ pub fn run(seed: u64) -> Result<RunSummary, Violation> {
     sim.try_run_until_idle()?;
     sim.self_check()?;
     tally(&sim, &mut summary, stormy)?;
+    random_lab::tally(&sim, &lab, &mut lab_summary, stormy)?;
+    summary.lab = lab_summary;
     Ok(summary)
 }
 
@@ -203,7 +226,14 @@ fn start_random_drill(
             summary.refused_starts += 1;
             Ok(())
         }
-        (Err(CoreError::TargetNotFound { .. } | CoreError::DrillInProgress { .. }), true) => {
+        (
+            Err(
+                CoreError::TargetNotFound { .. }
+                | CoreError::DrillInProgress { .. }
+                | CoreError::ExperimentInProgress { .. },
+            ),
+            true,
+        ) => {
             summary.refused_starts += 1;
             Ok(())
         }

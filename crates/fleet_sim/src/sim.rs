@@ -96,6 +96,10 @@ pub struct SimStats {
     pub experiments_restored: u64,
     /// Experiments that ended flagged for a person (`Failed`).
     pub experiments_flagged: u64,
+    /// Emergency stops pressed.
+    pub emergency_stops: u64,
+    /// Experiments active when an emergency stop was pressed, and since finished.
+    pub halted_finished: u64,
 }
 
 /// The background workload: random users' operations on random vaults while drills run.
@@ -138,6 +142,8 @@ pub struct Sim {
     >,
     /// Finished experiments already checked against their baselines.
     pub(crate) exp_checked: BTreeSet<chaos_manager::experiment::ExperimentId>,
+    /// Experiments active when an emergency stop was pressed, not finished yet.
+    pub(crate) halted_runs: BTreeSet<chaos_manager::experiment::ExperimentId>,
     /// Probability that a call in flight when chaos_system is upgraded had already acted.
     upgrade_lost_reply: f64,
     /// Log entries `0..verified` have been verified.
@@ -178,6 +184,7 @@ impl Sim {
             lab_timers: BTreeSet::new(),
             baselines: BTreeMap::new(),
             exp_checked: BTreeSet::new(),
+            halted_runs: BTreeSet::new(),
             upgrade_lost_reply: 0.0,
             verified: 0,
             next_canister: 1,
@@ -516,7 +523,11 @@ impl Sim {
             | Effect::InstallBrokenModule { .. } => self.rng.range(2, 4),
             _ => self.rng.range(1, 2),
         };
-        DurationNs((0..rounds).map(|_| self.round()).sum())
+        let base = DurationNs((0..rounds).map(|_| self.round()).sum());
+        let extra = effects::target_of(effect)
+            .and_then(|id| self.faults.get(&id))
+            .map_or(DurationNs(0), |k| k.extra_latency(&mut self.rng));
+        DurationNs(base.0 + extra.0)
     }
 
     fn round(&mut self) -> u64 {

@@ -235,7 +235,12 @@ impl Lab {
     pub fn timers(&self) -> Vec<Timer> {
         let mut out = Vec::new();
         for e in self.active() {
-            if let (Some(d), true) = (e.deadline(), e.phase < super::Phase::Rollback) {
+            // Once an abort is requested the deadline has done its work (as `overdue` says):
+            // a timer armed again for a past deadline would fire forever.
+            if let (Some(d), true) = (
+                e.deadline(),
+                e.phase < super::Phase::Rollback && e.abort.is_none(),
+            ) {
                 out.push(Timer::ExperimentDeadline(e.id, d));
             }
             if let Some(s) = e.in_flight() {

@@ -17,7 +17,9 @@ pub const MAX_PROBES: usize = 16;
 pub enum RollbackStrategy {
     #[n(0)]
     Always,
-    /// Only when the hypothesis deviated during the fault.
+    /// Only when the hypothesis deviated during the fault. A fault that does not undo itself
+    /// (a stop, changed settings, corrupted data) is rolled back whatever the hypothesis said:
+    /// only self-expiring hook plans are left to lapse.
     #[n(1)]
     OnDeviation,
     /// Never (allowed only for faults that undo themselves: hook plans expire).

@@ -1,7 +1,8 @@
 //! Seeded random simulation runs: `sim --seeds N [--start S] [--keep-going] [--verbose]`.
 //!
-//! Runs seeds `S..S+N` (default start 0) through [`fleet_sim::random_run::run`], checking the
-//! invariants after every simulated task. Prints `N seeds passed, 0 failed` and the rate (seeds are not tests: the suite total does not count them), or the
+//! Runs seeds `S..S+N` (default start 0) through [`fleet_sim::random_run::run`] (drills,
+//! hardening and chaos experiments of the eight fault types with emergency stops), checking
+//! the invariants after every simulated task. Prints `N seeds passed, 0 failed` and the rate (seeds are not tests: the suite total does not count them), or the
 //! failing seed with its last events (exit code 1); `--keep-going` runs every seed and lists
 //! the failing ones (one line each) before the count. Wall-clock time is read here only, to
 //! report seeds per second; the simulation itself never reads a clock.
@@ -81,6 +82,17 @@ fn main() -> ExitCode {
         "assurance: {} scans; {} hardening requests, {} performed ({} need attention)",
         total.scans, total.hardening_requests, total.hardenings_finished, total.hardening_attention
     );
+    let lab = &total.lab;
+    println!(
+        "experiments: {} started ({} restored, {} flagged for a person), {} refused; emergency stops: {} (halting {} running experiments; {} resumed by an admin)",
+        lab.experiments,
+        lab.restored,
+        lab.flagged,
+        lab.refused,
+        lab.emergency_stops,
+        lab.halted,
+        lab.resumes
+    );
     for (seed, what) in &failed {
         println!(
             "FAILED seed {seed}: {}",
@@ -117,6 +129,13 @@ fn add(t: &mut RunSummary, s: &RunSummary) {
     t.hardening_requests += s.hardening_requests;
     t.hardenings_finished += s.hardenings_finished;
     t.hardening_attention += s.hardening_attention;
+    t.lab.experiments += s.lab.experiments;
+    t.lab.refused += s.lab.refused;
+    t.lab.restored += s.lab.restored;
+    t.lab.flagged += s.lab.flagged;
+    t.lab.emergency_stops += s.lab.emergency_stops;
+    t.lab.resumes += s.lab.resumes;
+    t.lab.halted += s.lab.halted;
 }
 
 fn parse(args: Vec<String>) -> Result<Args, String> {

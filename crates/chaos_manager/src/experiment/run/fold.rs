@@ -281,7 +281,11 @@ impl Experiment {
         let run = self.abort.is_some()
             || match self.spec.rollback {
                 RollbackStrategy::Always => true,
-                RollbackStrategy::OnDeviation => self.deviated(),
+                // What does not undo itself (a stop, settings, corrupted data) is owed back
+                // whatever the steady state said: only self-expiring hook plans are skipped.
+                RollbackStrategy::OnDeviation => {
+                    self.deviated() || !self.spec.fault.undoes_itself()
+                }
                 RollbackStrategy::Never => false,
             };
         let steps = if run {
