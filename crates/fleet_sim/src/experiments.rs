@@ -64,7 +64,7 @@ impl Sim {
     }
 
     fn record_lab(&mut self, caller: Principal, correlation: &str, changes: Vec<LabChange>) {
-        let events: Vec<Event> = changes.into_iter().map(Event::lab).collect();
+        let events = chaos_manager::lab_events::lab_events(self.state(), changes, caller, self.now);
         if !events.is_empty() {
             self.record(caller, correlation, None, events);
         }

@@ -556,12 +556,40 @@ fn experiment_security_breach() {
     assert_eq!(c.hook_plan(), None);
     // D = A = 1000, F = one of two methods refused = 500: 90.
     assert_eq!(assert_score(&r), 90);
+    // ... and opened in the vulnerability register for the hardening work, keyed by method.
+    let open_findings = |sim: &Sim| -> Vec<(Principal, String)> {
+        sim.state()
+            .assurance
+            .register
+            .findings()
+            .filter(|f| f.status.is_active())
+            .map(|f| (f.target, f.title.clone()))
+            .collect()
+    };
+    let expected = vec![(
+        w.vault,
+        "privileged method set_owner accepts an unprivileged caller".to_string(),
+    )];
+    assert_eq!(open_findings(&w.sim), expected);
     // The finding is in the log: it is still there after an upgrade rebuilds the state.
     w.sim.reopen();
     assert_eq!(
         finished(&w.sim, id).findings.accepted_methods,
         vec!["set_owner".to_string()]
     );
+    assert_eq!(open_findings(&w.sim), expected);
+    // A second breach finding the same method updates that finding, opens no other.
+    let mut again = self::spec(
+        FaultSpec::SecurityBreach {
+            target: w.vault,
+            methods: vec![],
+        },
+        vec![consumer_answers(&w)],
+    );
+    again.duration = DurationNs(0);
+    w.sim.start_experiment(operator(), again).unwrap();
+    w.sim.run_until_idle();
+    assert_eq!(open_findings(&w.sim), expected);
     self_check(&mut w.sim);
 }
 
