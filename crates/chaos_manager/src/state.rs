@@ -196,4 +196,17 @@ impl Fleet for State {
         }
         crate::assurance::hardening_in_progress(self, *canister).map(Occupant::Hardening)
     }
+
+    fn knows(&self, canister: &Principal) -> bool {
+        self.targets.contains_key(canister)
+            || self.targets.values().any(|t| {
+                t.fault_profile
+                    .as_ref()
+                    .is_some_and(|p| p.dependents.contains(canister))
+            })
+    }
+
+    fn probe_configured(&self) -> bool {
+        self.chaos_probe.is_some()
+    }
 }

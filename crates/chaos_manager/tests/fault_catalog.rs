@@ -530,3 +530,17 @@ fn cascades_and_byzantine_faults_watch_declared_dependents_only() {
     assert_eq!(plan.watches[0].purpose, WatchPurpose::ConsumerCheck);
     assert_eq!(plan.watches[0].canister, principal(CONSUMER));
 }
+
+#[test]
+fn corruption_intensity_follows_the_hook_contract_range() {
+    let fleet = fleet();
+    let corrupt = |intensity: u32| FaultSpec::DataCorruption {
+        target: principal(VAULT),
+        intensity,
+    };
+    assert!(corrupt(1).validate(&fleet).is_ok());
+    assert!(corrupt(1_000).validate(&fleet).is_ok());
+    assert_eq!(invalid_field(corrupt(0).validate(&fleet)), "intensity");
+    // chaos_hooks refuses a Corrupt above 1,000: the core refuses it before anything runs.
+    assert_eq!(invalid_field(corrupt(1_001).validate(&fleet)), "intensity");
+}

@@ -106,6 +106,17 @@ impl Sim {
         }
     }
 
+    /// Names (or unsets) the chaos_probe canister, as an admin's `set_chaos_probe`.
+    pub fn set_chaos_probe(
+        &mut self,
+        caller: Principal,
+        probe: Option<Principal>,
+    ) -> Result<(), CoreError> {
+        let events = command::set_chaos_probe(self.state(), &caller, probe)?;
+        self.record(caller, "set_chaos_probe", None, events);
+        Ok(())
+    }
+
     pub fn set_safety_limits(
         &mut self,
         caller: Principal,

@@ -284,7 +284,7 @@ fn random_fault(sim: &Sim, g: &mut SimRng, w: &LabWorld, target: Principal) -> F
         },
         FaultKind::DataCorruption => FaultSpec::DataCorruption {
             target,
-            intensity: g.range(1, 1_000_000) as u32,
+            intensity: g.range(1, 1_000) as u32,
         },
         FaultKind::SecurityBreach => FaultSpec::SecurityBreach {
             target,

@@ -197,6 +197,14 @@ impl Sim {
             dedup_window_ns: None,
         };
         sim.record(admin(), "init", None, vec![init]);
+        // As chaos_system's install argument names it: experiments' probes go through it.
+        let probe = chaos_manager::command::set_chaos_probe(
+            sim.state(),
+            &admin(),
+            Some(crate::experiments::chaos_probe()),
+        )
+        .unwrap_or_else(|e| panic!("fleet_sim (seed {seed}): {e}"));
+        sim.record(admin(), "init", None, probe);
         sim.grant_role(admin(), operator(), Role::Operator)
             .unwrap_or_else(|e| panic!("fleet_sim (seed {seed}): {e}"));
         sim

@@ -478,7 +478,7 @@ fn experiment_data_corruption() {
     let before = w.sim.probe(w.vault).unwrap();
     let fault = FaultSpec::DataCorruption {
         target: w.vault,
-        intensity: 500_000,
+        intensity: 500,
     };
     let probes = vec![probe(
         "vault-invariants",
@@ -1196,4 +1196,72 @@ fn seeded_random_runs_exercise_experiments_and_emergency_stops_and_keep_every_in
     assert!(total.emergency_stops > 0, "{total:?}");
     assert!(total.halted > 0, "{total:?}");
     assert!(total.resumes > 0, "{total:?}");
+}
+
+/// Least privilege for probes, and no run without chaos_probe: a probe of a canister outside
+/// the registry's topology is refused at create; with no chaos_probe configured, submit is
+/// refused, and so is the start after a council approval (the core admits again).
+#[test]
+fn experiment_probes_stay_within_the_registry_and_need_chaos_probe() {
+    let mut w = world(SEED);
+    let fault = FaultSpec::LatencyInjection {
+        target: w.vault,
+        methods: vec![],
+        rounds: 3,
+        probability: Ppm::ALWAYS,
+    };
+    let stranger = Principal::from_slice(&[9, 9, 9]);
+    let outside = spec(
+        fault.clone(),
+        vec![probe("outside", stranger, "health", Tolerance::Answers)],
+    );
+    match w.sim.create_experiment(operator(), outside) {
+        Err(CoreError::Lab(LabError::InvalidSpec { field, reason })) => {
+            assert_eq!(field, "hypothesis.probes.canister");
+            assert!(reason.contains("neither a registered target"), "{reason}");
+        }
+        other => panic!("expected InvalidSpec, got {other:?}"),
+    }
+
+    // The consumer is a declared dependent and a registered target: accepted.
+    let id = w
+        .sim
+        .create_experiment(operator(), spec(fault.clone(), vec![consumer_answers(&w)]))
+        .unwrap();
+    w.sim.set_chaos_probe(admin(), None).unwrap();
+    assert_eq!(
+        w.sim.submit_experiment(operator(), id),
+        Err(CoreError::Lab(LabError::Safety(
+            SafetyRefusal::NoChaosProbe
+        )))
+    );
+    assert_eq!(w.sim.experiment(id).stage, Stage::Draft, "nothing started");
+    w.sim
+        .set_chaos_probe(admin(), Some(fleet_sim::experiments::chaos_probe()))
+        .unwrap();
+    w.sim.submit_experiment(operator(), id).unwrap();
+    w.sim.run_until_idle();
+    assert_eq!(finished(&w.sim, id).restored, Some(true));
+
+    // Approved while no chaos_probe is configured: the start is refused, nothing runs.
+    let (mut sim, v) = council_world(3, 2);
+    let id = sim.start_experiment(operator(), stop_spec(v[0])).unwrap();
+    let motion = sim.motion_of(id).unwrap();
+    sim.set_chaos_probe(admin(), None).unwrap();
+    sim.cast_position(agent(0), motion, Vote::Approve, "ok")
+        .unwrap();
+    sim.cast_position(agent(1), motion, Vote::Approve, "ok")
+        .unwrap();
+    match &sim.experiment(id).stage {
+        Stage::Cancelled { reason, .. } => {
+            assert!(reason.contains("chaos_probe"), "{reason}")
+        }
+        other => panic!("expected the start to be refused, got {other:?}"),
+    }
+    sim.run_until_idle();
+    assert!(sim.experiment(id).steps.is_empty());
+    assert_eq!(
+        sim.canister(v[0]).unwrap().status(),
+        CanisterStatus::Running
+    );
 }

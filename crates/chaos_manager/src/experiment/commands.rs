@@ -96,6 +96,26 @@ pub fn remove_agent(
     })])
 }
 
+/// Least privilege for probes: chaos_probe calls only registered targets and their declared
+/// dependents, never an arbitrary canister on an operator's say-so.
+fn check_probes(spec: &ExperimentSpec, fleet: &dyn Fleet) -> Result<(), LabError> {
+    match spec
+        .hypothesis
+        .probes
+        .iter()
+        .find(|p| !fleet.knows(&p.canister))
+    {
+        Some(p) => Err(LabError::InvalidSpec {
+            field: "hypothesis.probes.canister".into(),
+            reason: format!(
+                "probe `{}` calls {}, which is neither a registered target nor a declared dependent of one; register it (or declare it in a target's fault_profile.dependents)",
+                p.name, p.canister
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// A draft. Validates the spec and the fault against the registry (admission comes at submit).
 pub fn create_experiment(
     lab: &Lab,
@@ -107,6 +127,7 @@ pub fn create_experiment(
     require(caller, Role::Operator)?;
     spec.validate()?;
     spec.fault.validate(fleet)?;
+    check_probes(&spec, fleet)?;
     Ok(vec![ex(ExperimentChange::Created {
         id: ExperimentId(lab.next_experiment),
         spec: Box::new(spec),
@@ -246,6 +267,7 @@ pub fn schedule_experiment(
     require(caller, Role::Operator)?;
     spec.validate()?;
     spec.fault.validate(fleet)?;
+    check_probes(&spec, fleet)?;
     let invalid = |field: &str, reason: String| LabError::InvalidSpec {
         field: field.into(),
         reason,

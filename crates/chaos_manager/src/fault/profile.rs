@@ -121,6 +121,15 @@ pub trait Fleet {
     fn target_count(&self) -> usize;
     /// A running drill or hardening on the target (experiments are known to the lab itself).
     fn busy(&self, canister: &Principal) -> Option<Occupant>;
+    /// A canister steady-state probes may call: a registered target or a declared dependent
+    /// of one (chaos_probe never calls canisters outside the registry's topology).
+    fn knows(&self, canister: &Principal) -> bool {
+        self.target(canister).is_some()
+    }
+    /// Whether a chaos_probe canister is configured (every experiment's probes go through it).
+    fn probe_configured(&self) -> bool {
+        true
+    }
 }
 
 /// An owned [`Fleet`].
@@ -141,5 +150,13 @@ impl Fleet for FleetSnapshot {
 
     fn busy(&self, canister: &Principal) -> Option<Occupant> {
         self.busy.get(canister).copied()
+    }
+
+    fn knows(&self, canister: &Principal) -> bool {
+        self.targets.contains_key(canister)
+            || self
+                .targets
+                .values()
+                .any(|t| t.profile.dependents.contains(canister))
     }
 }

@@ -20,7 +20,8 @@ pub const MAX_SQUEEZE_BYTES: u64 = (4 << 30) - 1;
 pub const MAX_METHODS: usize = 32;
 pub const MAX_PARTITION_GROUPS: usize = 8;
 pub const MAX_PARTITION_MEMBERS: usize = 32;
-pub const MAX_CORRUPT_INTENSITY: u32 = 1_000_000;
+/// The hook contract's range for `Corrupt` (`chaos_hooks` refuses a plan above it).
+pub const MAX_CORRUPT_INTENSITY: u32 = 1_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct PartitionGroup {

@@ -188,6 +188,9 @@ pub fn admit(
     if let Some(halt) = &safety.halt {
         return Err(SafetyRefusal::Halted(halt.clone()));
     }
+    if !fleet.probe_configured() {
+        return Err(SafetyRefusal::NoChaosProbe);
+    }
     let others: Vec<&(ExperimentId, Vec<Principal>)> =
         active.iter().filter(|(other, _)| *other != id).collect();
     if others.len() >= limits.max_concurrent as usize {

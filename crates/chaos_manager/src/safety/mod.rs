@@ -220,11 +220,17 @@ pub enum SafetyRefusal {
         canister: Principal,
         until: TimestampNs,
     },
+    /// No chaos_probe canister is configured: the steady-state probes could not run.
+    NoChaosProbe,
 }
 
 impl fmt::Display for SafetyRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            SafetyRefusal::NoChaosProbe => write!(
+                f,
+                "no chaos_probe canister is configured, so the steady-state probes cannot run; an admin calls set_chaos_probe"
+            ),
             SafetyRefusal::Halted(h) => write!(
                 f,
                 "an emergency stop by {} is in force since {} ns ({}); an admin must resume experiments first",
