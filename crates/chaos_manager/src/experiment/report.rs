@@ -14,7 +14,8 @@
 //!   step was given up.
 //!
 //! Every term is at most 1000, so the score is at most 100; it is `None` when the fault was
-//! never injected (an experiment aborted before it measured anything).
+//! never injected, or when a timed fault was aborted before any check under it (nothing was
+//! measured while it was active: recovery alone would overstate resilience).
 
 use super::run::{Experiment, Phase, StepKind};
 use crate::fault::FaultFindings;
@@ -145,14 +146,14 @@ pub(super) fn compute(e: &Experiment, now: TimestampNs) -> ExperimentReport {
         .findings
         .fault_permille(window)
         .unwrap_or(rollback_permille);
-    let steadiness = if during.total == 0 {
-        after.permille()
-    } else {
-        during.permille()
+    let steadiness = match (during.total, e.spec.duration.0) {
+        (0, 0) => Some(after.permille()),
+        (0, _) => None,
+        _ => Some(during.permille()),
     };
-    let resilience_score = e
-        .injected_at
-        .map(|_| ((50 * steadiness + 30 * after.permille() + 20 * fault) / 1000).min(100) as u8);
+    let resilience_score = e.injected_at.and(steadiness).map(|steadiness| {
+        ((50 * steadiness + 30 * after.permille() + 20 * fault) / 1000).min(100) as u8
+    });
     ExperimentReport {
         verdict,
         hypothesis_held,
