@@ -22,6 +22,7 @@ pub const GUARDED_METHODS: &[&str] = &[
     "total_supply",
     "chaos_state_probe",
     "check_invariants",
+    "ping",
 ];
 
 /// Methods whose answers a `Perturb` fault can alter.

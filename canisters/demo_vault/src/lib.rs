@@ -112,6 +112,17 @@ async fn transfer(args: TransferArgs) -> PhantomData<OperationResult> {
 }
 
 /// Anyone.
+/// Anyone. The operation count, through the update guard: a no-argument **update** that
+/// steady-state probes (chaos_probe) call to see injected latency, which queries cannot show
+/// (a query cannot wait, so the hooks never delay one). Changes nothing.
+#[ic_cdk::update(manual_reply = true)]
+async fn ping() -> PhantomData<u64> {
+    if let Err(reason) = hooks::guard("ping").await {
+        return hooks::reject(&reason);
+    }
+    hooks::reply(read_vault(|v| v.operation_count()))
+}
+
 #[ic_cdk::query(manual_reply = true)]
 fn balance_of(account: Principal) -> PhantomData<u64> {
     hooks::respond(hooks::guard_query("balance_of"), || {

@@ -254,6 +254,12 @@ impl SimCanister {
                 "chaos_hooks: InvalidPlan (1..=32 faults, expiry in the future)".into(),
             );
         }
+        if let Some(why) = above_caps(plan, now) {
+            return reject(
+                RejectCode::CanisterReject,
+                format!("chaos_hooks: CapExceeded ({why})"),
+            );
+        }
         if self.hooks.as_ref() == Some(plan) {
             return Ok(());
         }
@@ -684,6 +690,34 @@ impl SimCanister {
             None => unreachable!("a canister with the vault module runs the vault"),
         }
     }
+}
+
+/// What in `plan` is above demo_vault's hook caps (`demo_vault::chaos::caps`), which the real
+/// hooks refuse with `CapExceeded` before changing anything.
+fn above_caps(plan: &FaultPlan, now: TimestampNs) -> Option<String> {
+    let caps = demo_vault::chaos::caps();
+    if plan.expires_at.0.saturating_sub(now.0) > caps.max_plan_duration_ns {
+        return Some(format!("plan longer than {} ns", caps.max_plan_duration_ns));
+    }
+    plan.faults.iter().find_map(|f| match f {
+        HookFault::Delay { rounds, .. } if *rounds > caps.max_delay_rounds => Some(format!(
+            "delay of {rounds} rounds above {}",
+            caps.max_delay_rounds
+        )),
+        HookFault::BurnInstructions { instructions, .. }
+            if *instructions > caps.max_burn_instructions =>
+        {
+            Some(format!(
+                "burn of {instructions} instructions above {}",
+                caps.max_burn_instructions
+            ))
+        }
+        HookFault::Ballast { bytes } if *bytes > caps.max_ballast_bytes => Some(format!(
+            "ballast of {bytes} bytes above {}",
+            caps.max_ballast_bytes
+        )),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

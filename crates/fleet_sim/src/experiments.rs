@@ -42,6 +42,18 @@ pub const HEALTH_METHOD: &str = "health";
 pub const INVARIANT_METHOD: &str = "check_invariants";
 /// The method the vault passes through `perturb` and consumers call.
 pub const PERTURBED_METHOD: &str = "balance_of";
+/// demo_vault's no-argument update (`ping`): the probe that sees injected latency.
+pub const PING_METHOD: &str = "ping";
+
+/// Update methods of the simulated canisters (vault, consumer); every other method is a query.
+/// As the real hooks do, only updates wait for a `Delay` (a query cannot), and only an update's
+/// burn spans rounds (DTS slices ≈ 2B instructions; a query's burn is capped at 2B).
+pub fn is_update(method: &str) -> bool {
+    matches!(
+        method,
+        "deposit" | "withdraw" | "transfer" | "ping" | "refresh"
+    )
+}
 
 /// What a target was before an experiment acted on it: what its rollback must give back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -466,13 +478,13 @@ impl Sim {
                     methods,
                     rounds,
                     probability,
-                } if targets(methods) && self.draw(probability.0) => {
+                } if is_update(method) && targets(methods) && self.draw(probability.0) => {
                     delay = delay.max(u64::from(*rounds));
                 }
                 HookFault::BurnInstructions {
                     methods,
                     instructions,
-                } if targets(methods) => burn += instructions,
+                } if is_update(method) && targets(methods) => burn += instructions,
                 HookFault::Perturb {
                     methods,
                     probability,
@@ -511,6 +523,9 @@ impl Sim {
         let c = &self.canisters[&target];
         let mut reading = ProbeReading::default();
         match method {
+            PING_METHOD => {
+                reading.value = Some(c.probe(VaultApp::PROBE_METHOD)?.operation_count);
+            }
             VaultApp::PROBE_METHOD => {
                 reading.value = Some(c.probe(method)?.operation_count);
             }

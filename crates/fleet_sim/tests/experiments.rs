@@ -19,7 +19,9 @@ use chaos_manager::safety::{Alert, SafetyLimits};
 use chaos_manager::safety::{ApprovalPolicy, SafetyRefusal};
 use chaos_manager::{CoreError, DurationNs, Role};
 use fleet_sim::canister::CanisterStatus;
-use fleet_sim::experiments::{Baseline, HEALTH_METHOD, INVARIANT_METHOD, PERTURBED_METHOD};
+use fleet_sim::experiments::{
+    Baseline, HEALTH_METHOD, INVARIANT_METHOD, PERTURBED_METHOD, PING_METHOD,
+};
 use fleet_sim::fixtures::{user, vault_target_spec, PROBE_METHOD};
 use fleet_sim::sim::{admin, operator};
 use fleet_sim::Sim;
@@ -328,34 +330,33 @@ fn experiment_resource_exhaustion_burn_instructions_hook() {
     let fault = FaultSpec::ResourceExhaustion {
         target: w.vault,
         mode: ExhaustionMode::BurnInstructions {
-            methods: vec![PERTURBED_METHOD.into()],
-            instructions: 20_000_000_000,
+            methods: vec![],
+            // demo_vault's cap (a plan above it is refused: see the caps test).
+            instructions: 10_000_000_000,
         },
     };
     let tolerance = Tolerance::LatencyAtMost {
-        max: DurationNs::from_secs(5),
+        max: DurationNs::from_secs(2),
     };
-    let probes = vec![probe(
-        "consumer-latency",
-        w.consumer,
-        HEALTH_METHOD,
-        tolerance,
-    )];
+    let probes = vec![probe("vault-ping", w.vault, PING_METHOD, tolerance)];
     let id = w
         .sim
         .start_experiment(operator(), spec(fault, probes))
         .unwrap();
     let vault = w.vault;
     run_until(&mut w.sim, "the burn", |s| stopped_or_plan(s, vault));
-    // During: 20B instructions a call take 10 rounds of 2B (DTS) to answer.
-    let reply = w
+    // During: 10B instructions an update take 5 rounds of 2B (DTS) to answer; a query's burn
+    // is capped at 2B and spans no round.
+    let reply = w.sim.hooked_call(vault, user(1), PING_METHOD).unwrap();
+    assert_eq!(reply.delay_rounds, 5);
+    let query = w
         .sim
         .hooked_call(vault, w.consumer, PERTURBED_METHOD)
         .unwrap();
-    assert_eq!(reply.delay_rounds, 10);
-    let slow = w.sim.probe_read(w.consumer, HEALTH_METHOD).unwrap();
+    assert_eq!(query.delay_rounds, 0);
+    let slow = w.sim.probe_read(vault, PING_METHOD).unwrap();
     assert!(
-        slow.latency > DurationNs::from_secs(5),
+        slow.latency > DurationNs::from_secs(2),
         "{:?}",
         slow.latency
     );
@@ -365,13 +366,50 @@ fn experiment_resource_exhaustion_burn_instructions_hook() {
     assert_eq!(r.hypothesis_held, Some(false));
     assert_eq!(r.during.within, 0);
     assert_restored(&w.sim, id);
-    let fast = w.sim.probe_read(w.consumer, HEALTH_METHOD).unwrap();
+    let fast = w.sim.probe_read(vault, PING_METHOD).unwrap();
     assert!(
         fast.latency <= DurationNs::from_secs(1),
         "{:?}",
         fast.latency
     );
     assert_eq!(assert_score(&r), 50);
+    self_check(&mut w.sim);
+}
+
+/// The target's hooks refuse a plan above their caps (demo_vault: 50 delay rounds): the
+/// experiment aborts at injection with nothing injected, and says why.
+#[test]
+fn experiment_above_the_targets_hook_caps_aborts_with_nothing_injected() {
+    let mut w = patient_world(SEED);
+    let fault = FaultSpec::LatencyInjection {
+        target: w.vault,
+        methods: vec![],
+        rounds: 80,
+        probability: Ppm(1_000_000),
+    };
+    let id = w
+        .sim
+        .start_experiment(operator(), spec(fault, vec![consumer_answers(&w)]))
+        .unwrap();
+    w.sim.run_until_idle();
+    let r = finished(&w.sim, id);
+    assert_eq!(r.verdict, Verdict::Aborted, "{r:?}");
+    let failed: Vec<String> = w
+        .sim
+        .experiment(id)
+        .steps
+        .iter()
+        .filter_map(|s| match &s.observation {
+            Some(o) if o.is_failure() => Some(format!("{o:?}")),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        failed.iter().any(|f| f.contains("CapExceeded")),
+        "{failed:?}"
+    );
+    assert_eq!(w.sim.canister(w.vault).unwrap().hook_plan(), None);
+    assert_restored(&w.sim, id);
     self_check(&mut w.sim);
 }
 
@@ -423,31 +461,32 @@ fn experiment_latency_injection() {
     let fault = FaultSpec::LatencyInjection {
         target: w.vault,
         methods: vec![],
-        rounds: 80,
+        rounds: 50,
         probability: Ppm(1_000_000),
     };
     let tolerance = Tolerance::LatencyAtMost {
         max: DurationNs::from_secs(5),
     };
-    let probes = vec![probe(
-        "consumer-latency",
-        w.consumer,
-        HEALTH_METHOD,
-        tolerance,
-    )];
+    // The vault's no-argument update: queries are never delayed, so they cannot see it.
+    let probes = vec![probe("vault-ping", w.vault, PING_METHOD, tolerance)];
     let id = w
         .sim
         .start_experiment(operator(), spec(fault, probes))
         .unwrap();
     let vault = w.vault;
     run_until(&mut w.sim, "the delay", |s| stopped_or_plan(s, vault));
-    // During: every call waits 80 rounds (at least 40 s), above the 5 s tolerance and the
-    // 30 s monitoring threshold.
-    let reply = w.sim.hooked_call(vault, user(1), PERTURBED_METHOD).unwrap();
-    assert_eq!(reply.delay_rounds, 80);
-    let slow = w.sim.probe_read(w.consumer, HEALTH_METHOD).unwrap();
+    // During: every update waits 50 rounds (at least 25 s), above the 5 s tolerance; the
+    // consumer's reads are queries and are not delayed.
+    let reply = w.sim.hooked_call(vault, user(1), "deposit").unwrap();
+    assert_eq!(reply.delay_rounds, 50);
+    let query = w
+        .sim
+        .hooked_call(vault, w.consumer, PERTURBED_METHOD)
+        .unwrap();
+    assert_eq!(query.delay_rounds, 0);
+    let slow = w.sim.probe_read(vault, PING_METHOD).unwrap();
     assert!(
-        slow.latency >= DurationNs::from_secs(40),
+        slow.latency >= DurationNs::from_secs(25),
         "{:?}",
         slow.latency
     );
@@ -460,13 +499,13 @@ fn experiment_latency_injection() {
     assert_eq!((r.after.within, r.after.total), (1, 1));
     assert!(
         r.alerts.iter().any(
-            |a| matches!(a, Alert::SlowProbe { latency } if *latency >= DurationNs::from_secs(40))
+            |a| matches!(a, Alert::SlowProbe { latency } if *latency >= DurationNs::from_secs(25))
         ),
         "{:?}",
         r.alerts
     );
     assert_restored(&w.sim, id);
-    let reply = w.sim.hooked_call(vault, user(1), PERTURBED_METHOD).unwrap();
+    let reply = w.sim.hooked_call(vault, user(1), "deposit").unwrap();
     assert_eq!(reply.delay_rounds, 0);
     assert_eq!(assert_score(&r), 50);
     self_check(&mut w.sim);

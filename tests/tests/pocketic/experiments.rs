@@ -327,35 +327,46 @@ fn rounds_to_answer(lab: &Lab, who: Principal, amount: u64) -> (usize, Vec<u8>) 
     panic!("the deposit was not answered in 500 rounds");
 }
 
-/// latency_injection: every deposit waits 20 self-call round trips before it runs. Native
-/// twin: `experiment_latency_injection`.
+/// latency_injection: every deposit and every `ping` (the vault's no-argument update, which
+/// chaos_probe calls as a steady-state probe) waits 20 self-call round trips before it runs.
+/// Native twin: `experiment_latency_injection`.
 ///
 /// Real-IC limitations: a delay is a chain of bounded-wait self-calls, counted in message
 /// hops, not in consensus rounds (the IC may run several hops in one round, so the wall-clock
-/// latency is 0..N rounds); it delays updates only (queries cannot wait, so chaos_probe's
-/// query probes and vault_consumer's reads see no delay and the hypothesis holds); a delayed
-/// call keeps a call context open, which postpones `stop_canister` until it ends.
+/// latency is 0..N rounds: this scenario asserts the hooks delayed every probe, not a
+/// latency); it delays updates only (queries cannot wait, so chaos_probe's query probes and
+/// vault_consumer's reads see no delay); a delayed call keeps a call context open, which
+/// postpones `stop_canister` until it ends.
 pub fn latency_injection(server: PathBuf) {
     let lab = Lab::new(server);
     let before = lab.baseline();
     let (normal_rounds, _) = rounds_to_answer(&lab, user(3), 1);
     let fault = FaultSpec::LatencyInjection {
         target: lab.vault,
-        methods: vec!["deposit".into()],
+        methods: vec!["deposit".into(), "ping".into()],
         rounds: 20,
         probability_ppm: ALWAYS,
     };
-    let e = lab.start_experiment(spec(fault, vec![vault_answers(lab.vault)]));
+    let ping = probe_def(
+        "vault-ping",
+        lab.vault,
+        "ping",
+        Tolerance::Answers,
+        ALL_PHASES,
+    );
+    let e = lab.start_experiment(spec(fault, vec![vault_answers(lab.vault), ping]));
     lab.drive_until_injected(e.id);
 
-    // During: the plan delays deposits; a deposit still applies, after its 20 hops.
+    // During: the plan delays deposits and pings; a deposit still applies, after its 20 hops.
     assert!(
         matches!(&lab.active_faults(lab.vault)[..],
-            [Fault::Delay { rounds: 20, probability_ppm: ALWAYS, methods }] if methods == &vec!["deposit".to_string()]),
+            [Fault::Delay { rounds: 20, probability_ppm: ALWAYS, methods }]
+                if methods == &vec!["deposit".to_string(), "ping".to_string()]),
         "{:?}",
         lab.hook_status(lab.vault)
     );
-    let delayed_before = lab.hook_status(lab.vault).counts.delayed;
+    let delayed_at_injection = lab.hook_status(lab.vault).counts.delayed;
+    let delayed_before = delayed_at_injection;
     let (delayed_rounds, reply) = rounds_to_answer(&lab, user(3), 2);
     let reply: Result<candid::Reserved, candid::Reserved> = candid::decode_one(&reply).unwrap();
     assert!(reply.is_ok(), "a delayed deposit still applies");
@@ -376,13 +387,19 @@ pub fn latency_injection(server: PathBuf) {
     let (e, r) = lab.drive_until_finished(e.id);
     completed(&e, &r);
     assert_eq!(r.hypothesis_held, Some(true), "{:#?}", e.checks);
-    assert_eq!(checks(r.during), (3, 3));
+    // Two probes (the query and the ping), three checks each under the fault.
+    assert_eq!(checks(r.during), (6, 6));
     assert_eq!(actions(&e, ExperimentPhase::Inject), ["set_fault_plan"]);
     assert_eq!(actions(&e, ExperimentPhase::Rollback), ["clear_faults"]);
     assert_eq!(score(&r), 100, "{r:#?}");
 
-    // After: no plan; a deposit is not delayed any more.
+    // After: no plan; a deposit is not delayed any more. The hooks delayed the deposit and
+    // every ping made under the fault (the query probes were not delayed).
     let delayed_after = lab.hook_status(lab.vault).counts.delayed;
+    assert!(
+        delayed_after >= delayed_at_injection + 1 + 3,
+        "delayed {delayed_at_injection} at injection, {delayed_after} after"
+    );
     rounds_to_answer(&lab, user(3), 3);
     assert_eq!(lab.hook_status(lab.vault).counts.delayed, delayed_after);
     lab.assert_restored(&before, 3);
