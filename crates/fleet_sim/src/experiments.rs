@@ -221,6 +221,36 @@ impl Sim {
         Ok(())
     }
 
+    /// Schedules `spec` at `first_at`, once or every `interval` (the canister's
+    /// `schedule_experiment`); returns the schedule's id.
+    pub fn schedule_run(
+        &mut self,
+        caller: Principal,
+        spec: ExperimentSpec,
+        first_at: TimestampNs,
+        interval: Option<DurationNs>,
+    ) -> Result<chaos_manager::safety::ScheduleId, CoreError> {
+        let c = self.caller(caller)?;
+        let state = self.state();
+        let id = chaos_manager::safety::ScheduleId(state.lab.safety.next_schedule);
+        let changes = commands::schedule_experiment(
+            &state.lab, state, &c, spec, first_at, interval, self.now,
+        )?;
+        self.record_lab(caller, "schedule_experiment", changes);
+        Ok(id)
+    }
+
+    pub fn cancel_schedule(
+        &mut self,
+        caller: Principal,
+        id: chaos_manager::safety::ScheduleId,
+    ) -> Result<(), CoreError> {
+        let c = self.caller(caller)?;
+        let changes = commands::cancel_schedule(&self.state().lab, &c, id)?;
+        self.record_lab(caller, "cancel_schedule", changes);
+        Ok(())
+    }
+
     /// Aborts every active experiment (each rolls back), withdraws the pending ones and
     /// refuses new ones until an admin resumes.
     pub fn emergency_stop(&mut self, caller: Principal, reason: &str) -> Result<(), CoreError> {

@@ -1309,3 +1309,61 @@ fn experiment_probes_stay_within_the_registry_and_need_chaos_probe() {
         CanisterStatus::Running
     );
 }
+
+/// A schedule on an interval survives an upgrade of chaos_system (its timer re-armed from
+/// state), fires, runs and restores under the schedule's authority; once cancelled it fires no
+/// more.
+#[test]
+fn experiment_schedule_fires_after_an_upgrade_and_stops_when_cancelled() {
+    let mut w = world(SEED);
+    let fault = FaultSpec::LatencyInjection {
+        target: w.vault,
+        methods: vec![],
+        rounds: 5,
+        probability: Ppm::ALWAYS,
+    };
+    let probes = vec![probe(
+        "vault-ping",
+        w.vault,
+        PING_METHOD,
+        Tolerance::Answers,
+    )];
+    let first_at = w.sim.now().plus(DurationNs::from_secs(600));
+    let every = DurationNs::from_secs(3600);
+    let sid = w
+        .sim
+        .schedule_run(operator(), spec(fault, probes), first_at, Some(every))
+        .unwrap();
+    // chaos_system is upgraded before the first run: its timers are gone, state re-arms them.
+    w.sim.reopen();
+    run_until(&mut w.sim, "the first scheduled run to finish", |s| {
+        s.state()
+            .lab
+            .experiments
+            .values()
+            .any(|e| e.report().is_some())
+    });
+    let schedule = w.sim.state().lab.safety.schedules[&sid].clone();
+    assert_eq!(schedule.fired, 1);
+    assert_eq!(schedule.next_at, Some(first_at.plus(every)));
+    let id = schedule.last.unwrap().result.expect("the run started");
+    let e = w.sim.experiment(id);
+    assert!(
+        e.started_at.is_some_and(|t| t >= first_at),
+        "{:?}",
+        e.started_at
+    );
+    assert!(
+        e.steps
+            .iter()
+            .all(|s| s.cause == chaos_manager::experiment::Cause::Schedule(sid)),
+        "every step names the schedule"
+    );
+    assert_restored(&w.sim, id);
+    // Cancelled: nothing fires any more and the fleet goes idle.
+    w.sim.cancel_schedule(operator(), sid).unwrap();
+    w.sim.run_until_idle();
+    assert_eq!(w.sim.state().lab.experiments.len(), 1);
+    assert_eq!(w.sim.state().lab.safety.schedules[&sid].next_at, None);
+    self_check(&mut w.sim);
+}
