@@ -106,6 +106,10 @@ const SCENARIOS: &[Scenario_] = &[
         "experiment_survives_an_upgrade_mid_fault_and_still_restores",
         experiments::upgrade_mid_fault,
     ),
+    (
+        "experiment_schedule_fires_after_an_upgrade_and_stops_when_cancelled",
+        experiments::schedule_after_upgrade,
+    ),
 ];
 
 /// The libtest arguments this harness honours: name filters, `--exact`, `--skip NAME`,

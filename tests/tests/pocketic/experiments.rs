@@ -15,14 +15,15 @@ use chaos_api::{
     AbortExperimentArgs, Agent, AgentKind, ApprovalPolicy, ApprovalRule, ApproverSet,
     CastPositionArgs, Criticality, EmergencyStopReply, Error, ErrorCode, ExhaustionMode,
     Experiment, ExperimentPhase, ExperimentReport, ExperimentStatus, ExperimentVerdict,
-    FailureMode, FaultSpec, LabStatus, Motion, MotionStatus, Role, SafetyLimits, Tolerance, Vote,
-    WatchPurpose,
+    FailureMode, FaultSpec, LabStatus, Motion, MotionStatus, Page, Role, SafetyLimits, Schedule,
+    ScheduleExperimentArgs, Tolerance, Vote, WatchPurpose,
 };
 use fleet_sim::fixtures::user;
 use integration_tests::lab::*;
 use integration_tests::{admin, operator, principal, stranger};
 use pocket_ic::{ErrorCode as IcErrorCode, RejectCode};
 use std::path::PathBuf;
+use std::time::Duration;
 
 const ALWAYS: u32 = 1_000_000;
 
@@ -1199,4 +1200,70 @@ pub fn upgrade_mid_fault(server: PathBuf) {
     lab.assert_restored(&before, 0);
     let check: Result<(), Error> = lab.query(admin(), "self_check", ());
     check.expect("state = fold(events) after the upgrade");
+}
+
+/// An interval schedule survives an upgrade of chaos_system (its timer re-armed from the event
+/// log), fires at its time, runs and restores; once cancelled it fires no more. Native twin:
+/// `experiment_schedule_fires_after_an_upgrade_and_stops_when_cancelled`.
+pub fn schedule_after_upgrade(server: PathBuf) {
+    let lab = Lab::new(server);
+    let before = lab.baseline();
+    const SEC: u64 = 1_000_000_000;
+    let first_at = lab.now_ns() + 600 * SEC;
+    let every = 3_600 * SEC;
+    let scheduled: Result<u64, Error> = lab.update(
+        operator(),
+        "schedule_experiment",
+        ScheduleExperimentArgs {
+            spec: own_spec(latency_on(lab.vault), lab.vault),
+            first_at_ns: first_at,
+            interval_ns: Some(every),
+        },
+    );
+    let sid = scheduled.expect("schedule_experiment");
+    let schedule = |lab: &Lab| -> Schedule {
+        let all: Result<Vec<Schedule>, Error> = lab.query(
+            admin(),
+            "list_schedules",
+            Page {
+                start: 0,
+                length: 10,
+            },
+        );
+        all.expect("list_schedules")
+            .into_iter()
+            .find(|s| s.id == sid)
+            .expect("the schedule is listed")
+    };
+    // chaos_system is upgraded before the first run: its timers are gone, the log re-arms them.
+    lab.stop_upgrade_start_chaos();
+    assert_eq!(schedule(&lab).next_at_ns, Some(first_at));
+    // Not before its time.
+    lab.advance(Duration::from_secs(300));
+    lab.ticks(5);
+    assert_eq!(schedule(&lab).fired, 0);
+    // At its time: the tick draws a seed (raw_rand) and starts the run.
+    lab.advance(Duration::from_secs(301));
+    for _ in 0..50 {
+        if schedule(&lab).fired > 0 {
+            break;
+        }
+        lab.ticks(1);
+    }
+    let s = schedule(&lab);
+    assert_eq!(s.fired, 1, "{s:#?}");
+    assert_eq!(s.next_at_ns, Some(first_at + every));
+    let id = s.last.expect("a run").result.expect("the run started");
+    let (e, r) = lab.drive_until_finished(id);
+    completed(&e, &r);
+    assert!(e.started_at_ns.is_some_and(|t| t >= first_at), "{e:#?}");
+    // Cancelled: two more intervals pass and nothing fires.
+    let cancelled: Result<(), Error> = lab.update(operator(), "cancel_schedule", sid);
+    cancelled.expect("cancel_schedule");
+    lab.advance(Duration::from_secs(2 * 3_600));
+    lab.ticks(10);
+    let s = schedule(&lab);
+    assert_eq!((s.fired, s.next_at_ns, s.cancelled), (1, None, true));
+    assert_eq!(lab.lab_status().experiments, 1);
+    lab.assert_restored(&before, 0);
 }
