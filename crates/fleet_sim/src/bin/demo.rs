@@ -8,7 +8,10 @@
 //! `cargo run -p fleet_sim --bin demo -- [--seed N]` (default seed 42).
 
 use candid::Principal;
-use chaos_api::render::{drill_report, drill_summary};
+use chaos_api::experiment_view;
+use chaos_api::render::{
+    drill_report, drill_summary, experiment_report, experiment_summary_line, wrap,
+};
 use chaos_manager::drill::{ScenarioKind, Verdict};
 use chaos_manager::experiment::{
     ExperimentId, ExperimentSpec, Hypothesis, Phase, Phases, ProbeDef, RollbackStrategy, Tolerance,
@@ -18,7 +21,7 @@ use chaos_manager::fault::{FailureMode, FaultKind, FaultProfile, FaultSpec, Ppm}
 use chaos_manager::safety::SafetyLimits;
 use chaos_manager::DurationNs;
 use fleet_sim::canister::CanisterStatus;
-use fleet_sim::experiments::HEALTH_METHOD;
+use fleet_sim::experiments::{HEALTH_METHOD, PING_METHOD};
 use fleet_sim::fixtures::{
     user, vault_target_spec, DEPOSITS_BEFORE_DRILL, HOLD_NS, OPS_DURING_HOLD, VAULT_NAME,
 };
@@ -127,16 +130,28 @@ fn experiments(sim: &mut Sim, vault: Principal) -> Result<Vec<String>, String> {
         name: "consumer-health".into(),
         canister: consumer,
         method: HEALTH_METHOD.into(),
-        tolerance: within_5s,
+        tolerance: within_5s.clone(),
+        phases: Phases::ALL,
+    }];
+    // The vault's ping is an update: the only kind of call a delay can hold (queries never wait).
+    let ping_within_5s = vec![ProbeDef {
+        name: "vault-ping".into(),
+        canister: vault,
+        method: PING_METHOD.into(),
+        tolerance: within_5s.clone(),
         phases: Phases::ALL,
     }];
     let spec = |fault: FaultSpec, probes: Vec<ProbeDef>| ExperimentSpec {
         title: format!("{} on demo_vault", fault.kind()),
-        fault,
         hypothesis: Hypothesis {
-            title: "vault_consumer answers within 5 s".into(),
+            title: match fault {
+                FaultSpec::LatencyInjection { .. } => "demo_vault's ping answers within 5 s",
+                _ => "vault_consumer answers within 5 s",
+            }
+            .into(),
             probes,
         },
+        fault,
         duration: DurationNs::from_secs(60),
         probe_interval: DurationNs::from_secs(10),
         rollback: RollbackStrategy::Always,
@@ -148,10 +163,10 @@ fn experiments(sim: &mut Sim, vault: Principal) -> Result<Vec<String>, String> {
         probability: Ppm(1_000_000),
     };
     let a = sim
-        .start_experiment(operator(), spec(latency, probes.clone()))
+        .start_experiment(operator(), spec(latency, ping_within_5s))
         .map_err(|e| format!("start latency_injection: {e}"))?;
     sim.run_until_idle();
-    println!("\n{}", experiment_report(sim, a));
+    println!("\n{}", report(sim, a));
 
     let failure = FaultSpec::ServiceFailure {
         target: vault,
@@ -190,14 +205,17 @@ fn experiments(sim: &mut Sim, vault: Principal) -> Result<Vec<String>, String> {
     };
     let refused = sim.start_experiment(operator(), spec(again, probes.clone()));
     println!(
-        "a new experiment while stopped: {}",
-        match &refused {
-            Ok(_) => "ACCEPTED (wrong)".to_string(),
-            Err(e) => format!("refused ({e})"),
-        }
+        "{}",
+        wrap(
+            "a new experiment while stopped: ",
+            &match &refused {
+                Ok(_) => "ACCEPTED (wrong)".to_string(),
+                Err(e) => format!("refused ({e})"),
+            }
+        )
     );
     sim.run_until_idle();
-    println!("\n{}", experiment_report(sim, b));
+    println!("\n{}", report(sim, b));
     sim.resume_experiments(admin())
         .map_err(|e| format!("resume: {e}"))?;
     println!("an admin resumed experiments");
@@ -209,15 +227,10 @@ fn experiments(sim: &mut Sim, vault: Principal) -> Result<Vec<String>, String> {
         let e = sim.experiment(id);
         let r = e.report().ok_or(format!("{id} did not finish"))?;
         ok &= r.verdict == want && r.restored == Some(true) && !r.needs_attention;
-        lines.push(format!(
-            "{} {}: {:?}, resilience {}/100, target restored: {}",
-            id,
-            e.spec.fault.kind(),
-            r.verdict,
-            r.resilience_score
-                .map_or("-".to_string(), |s| s.to_string()),
-            r.restored == Some(true)
-        ));
+        lines.push(experiment_summary_line(&experiment_view(
+            e,
+            sim.motion_of(id),
+        )));
     }
     let c = sim.canister(vault).ok_or("the vault is gone")?;
     ok &= c.status() == CanisterStatus::Running && c.hook_plan().is_none();
@@ -232,65 +245,10 @@ fn secs(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
-/// A short report of a finished experiment: verdict, hypothesis, checks, findings, rollback,
-/// score, and the timeline of its steps.
-fn experiment_report(sim: &Sim, id: ExperimentId) -> String {
-    let e = sim.experiment(id);
-    let start = e.started_at.map_or(e.created_at.0, |t| t.0);
-    let mut out = format!("=== {id}: {} ===\n", e.spec.title);
-    let Some(r) = e.report() else {
-        out.push_str(&format!("status {:?}\n", e.status()));
-        return out;
-    };
-    out.push_str(&format!("verdict: {:?}", r.verdict));
-    if let Some(why) = &r.abort_reason {
-        out.push_str(&format!(" ({why})"));
-    }
-    out.push_str(&format!(
-        "\nhypothesis \"{}\": {}\n",
-        e.spec.hypothesis.title,
-        match r.hypothesis_held {
-            Some(true) => "held",
-            Some(false) => "deviated",
-            None => "not checked",
-        }
-    ));
-    out.push_str(&format!(
-        "checks within tolerance: before {}/{}, during {}/{}, after {}/{}\n",
-        r.before.within,
-        r.before.total,
-        r.during.within,
-        r.during.total,
-        r.after.within,
-        r.after.total
-    ));
-    out.push_str("timeline:\n");
-    for s in &e.steps {
-        let result = match &s.observation {
-            None => "in flight".to_string(),
-            Some(o) if o.is_failure() => "FAILED".to_string(),
-            Some(_) => "ok".to_string(),
-        };
-        out.push_str(&format!(
-            "  t+{:>6.1}s  {:<9} {:<23} {result}\n",
-            secs(s.started_at.0.saturating_sub(start)),
-            format!("{:?}", s.phase).to_lowercase(),
-            s.action.name()
-        ));
-    }
-    for a in &r.alerts {
-        out.push_str(&format!("alert: {a:?}\n"));
-    }
-    out.push_str(&format!(
-        "rollback: {}; targets restored: {}; needs attention: {}\nresilience score: {}/100",
-        if r.rolled_back { "ran" } else { "not needed" },
-        r.restored
-            .map_or("unknown", |b| if b { "yes" } else { "NO" }),
-        if r.needs_attention { "YES" } else { "no" },
-        r.resilience_score
-            .map_or("-".to_string(), |s| s.to_string())
-    ));
-    out
+/// The experiment as `get_experiment` would return it, through the renderer shared with the
+/// PocketIC demo.
+fn report(sim: &Sim, id: ExperimentId) -> String {
+    experiment_report(&experiment_view(sim.experiment(id), sim.motion_of(id)))
 }
 
 fn parse_seed(args: Vec<String>) -> Result<u64, String> {
