@@ -120,7 +120,13 @@ pub fn read_events(page: Page) -> Result<EventsPage, Error> {
             .iter()
             .map(|env| {
                 let (meta, summary) = match decode_envelope(env) {
-                    Ok((meta, event)) => (Some(meta), format!("{event:?}")),
+                    Ok((meta, event)) => (
+                        Some(meta),
+                        chaos_api::truncate_text(
+                            &format!("{event:?}"),
+                            chaos_api::MAX_SUMMARY_BYTES,
+                        ),
+                    ),
                     Err(e) => (None, e.to_string()),
                 };
                 EventRecord {

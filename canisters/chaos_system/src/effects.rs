@@ -45,7 +45,42 @@ struct ProbeReply {
     state_hash: Vec<u8>,
 }
 
+/// Bytes of a failure message kept from a call (reject messages and hook errors carry the
+/// target's own text): every journaled observation, step and check stays small.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// `message` capped at [`MAX_MESSAGE_BYTES`] (on a char boundary, with a marker).
+pub fn cap_message(message: &str) -> String {
+    chaos_api::truncate_text(message, MAX_MESSAGE_BYTES)
+}
+
+/// The outcome with every text that came from a call capped at [`MAX_MESSAGE_BYTES`].
+pub fn capped(outcome: Outcome) -> Outcome {
+    match outcome {
+        Outcome::Failed { mut failure } => {
+            if failure.message.len() > MAX_MESSAGE_BYTES {
+                failure.message = cap_message(&failure.message);
+            }
+            Outcome::Failed { failure }
+        }
+        Outcome::Evidence { mut evidence } => {
+            if let Err(m) = &mut evidence.status {
+                if m.len() > MAX_MESSAGE_BYTES {
+                    *m = cap_message(m);
+                }
+            }
+            Outcome::Evidence { evidence }
+        }
+        other => other,
+    }
+}
+
+/// Performs `effect`; whatever a call answered, the outcome's texts are capped ([`capped`]).
 pub async fn perform(effect: &Effect) -> Outcome {
+    capped(perform_uncapped(effect).await)
+}
+
+async fn perform_uncapped(effect: &Effect) -> Outcome {
     match effect {
         Effect::ReadControllers { canister } => match read_controllers(*canister).await {
             Ok(controllers) => Outcome::Controllers { controllers },
@@ -200,7 +235,7 @@ async fn probe(canister: Principal, method: &str) -> Outcome {
         Ok(r) => r,
         Err(e) => return call_failure(e),
     };
-    match reply.candid::<ProbeReply>() {
+    match lab_calls::decode_reply::<ProbeReply>(&reply) {
         Ok(p) => Outcome::Probed {
             probe: StateProbe {
                 operation_count: p.operation_count,
@@ -286,6 +321,35 @@ mod tests {
         assert_eq!(s.controllers, None);
         assert_eq!(s.compute_allocation, None);
         assert_eq!(s.memory_allocation, None);
+    }
+
+    #[test]
+    fn failure_messages_from_calls_are_capped_at_1_kib() {
+        // A target's hook refusal carries its own text.
+        let refusal = lab_calls::hook_outcome(
+            "chaos_hooks_set_plan",
+            Principal::anonymous(),
+            Err(lab_calls::HookError::InvalidPlan("ü".repeat(100_000))),
+        );
+        match capped(refusal) {
+            Outcome::Failed { failure } => {
+                assert!(failure.message.len() <= MAX_MESSAGE_BYTES);
+                assert!(failure.message.starts_with("chaos_hooks_set_plan on"));
+                assert!(failure.message.ends_with(chaos_api::TRUNCATED_MARKER));
+                assert_eq!(failure.code, RejectCode::CanisterReject);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A probe rejected with a long message (chaos_probe relays the target's).
+        let rejected = Outcome::failed(RejectCode::CanisterReject, "x".repeat(2_000_000));
+        match capped(rejected) {
+            Outcome::Failed { failure } => assert!(failure.message.len() <= MAX_MESSAGE_BYTES),
+            other => panic!("{other:?}"),
+        }
+        // Short messages and other outcomes are left as they are.
+        let short = Outcome::failed(RejectCode::SysUnknown, "timeout");
+        assert_eq!(capped(short.clone()), short);
+        assert_eq!(capped(Outcome::Done), Outcome::Done);
     }
 
     #[test]

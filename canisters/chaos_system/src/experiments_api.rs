@@ -9,7 +9,7 @@ use chaos_api::{
     AbortExperimentArgs, Agent, CastPositionArgs, CreateExperimentArgs, CreateExperimentReply,
     EmergencyStopReply, Error, ErrorCode, Experiment, ExperimentStatus, ExperimentSummary,
     LabStatus, ListExperimentsArgs, ListMotionsArgs, Motion, Page, SafetyLimits, Schedule,
-    ScheduleExperimentArgs, MAX_PAGE,
+    ScheduleExperimentArgs, MAX_MOTIONS_PAGE, MAX_NOTE_BYTES, MAX_PAGE, MAX_PROBE_NAME_BYTES,
 };
 use chaos_manager::council::{MotionId, Subject};
 use chaos_manager::experiment::commands::{self, Caller};
@@ -164,8 +164,29 @@ fn require_probe() -> Result<(), Error> {
     Ok(())
 }
 
+/// What the shell bounds beyond the core's validation: probe names (repeated in every check
+/// of a run) at most [`MAX_PROBE_NAME_BYTES`].
+fn check_spec_texts(spec: &chaos_api::ExperimentSpec) -> Result<(), Error> {
+    match spec
+        .hypothesis
+        .probes
+        .iter()
+        .find(|p| p.name.len() > MAX_PROBE_NAME_BYTES)
+    {
+        Some(p) => Err(Error::invalid(
+            "hypothesis.probes.name",
+            format!(
+                "probe names are at most {MAX_PROBE_NAME_BYTES} bytes ({} given)",
+                p.name.len()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub async fn create_experiment(args: CreateExperimentArgs) -> Result<CreateExperimentReply, Error> {
     let c = lab_caller(Role::Operator)?;
+    check_spec_texts(&args.spec)?;
     let key = args
         .idempotency_key
         .as_ref()
@@ -252,15 +273,19 @@ fn motion_view(id: MotionId) -> Result<Motion, Error> {
 
 pub fn abort_experiment(args: AbortExperimentArgs) -> Result<Experiment, Error> {
     let c = lab_caller(Role::Operator)?;
+    // Never refused for its length (an abort is a safety action): kept up to MAX_NOTE_BYTES.
+    let note = chaos_api::truncate_text(&args.note, MAX_NOTE_BYTES);
     let id = ExperimentId(args.experiment_id);
     record_lab("abort_experiment", None, |s| {
-        commands::abort_experiment(&s.lab, &c, id, args.note)
+        commands::abort_experiment(&s.lab, &c, id, note)
     })?;
     view(id)
 }
 
 pub fn emergency_stop(reason: String) -> Result<EmergencyStopReply, Error> {
     let c = lab_caller(Role::Operator)?;
+    // Never refused for its length: kept up to MAX_NOTE_BYTES.
+    let reason = chaos_api::truncate_text(&reason, MAX_NOTE_BYTES);
     let mut reply = EmergencyStopReply::default();
     record_lab("emergency_stop", None, |s| {
         let changes = commands::emergency_stop(&s.lab, &c, reason)?;
@@ -287,6 +312,7 @@ pub fn resume_experiments() -> Result<(), Error> {
 
 pub fn schedule_experiment(args: ScheduleExperimentArgs) -> Result<u64, Error> {
     let c = lab_caller(Role::Operator)?;
+    check_spec_texts(&args.spec)?;
     require_probe()?;
     let spec: ExperimentSpec = args.spec.into();
     let id = storage::read(|j| j.state().lab.safety.next_schedule);
@@ -394,7 +420,7 @@ pub fn get_motion(id: u64) -> Result<Motion, Error> {
 
 pub fn list_motions(args: ListMotionsArgs) -> Result<Vec<Motion>, Error> {
     require(Role::Auditor)?;
-    let length = page_length(args.length, MAX_PAGE)?;
+    let length = page_length(args.length, MAX_MOTIONS_PAGE)?;
     let start = MotionId(args.start.unwrap_or(u64::MAX));
     Ok(storage::read(|j| {
         j.state()
@@ -437,4 +463,40 @@ pub fn lab_status() -> Result<LabStatus, Error> {
             limits: (&lab.safety.limits).into(),
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chaos_api::{FaultSpec, Hypothesis, Phases, ProbeDef, RollbackStrategy, Tolerance};
+
+    fn spec(name: &str) -> chaos_api::ExperimentSpec {
+        chaos_api::ExperimentSpec {
+            title: "t".into(),
+            fault: FaultSpec::SecurityBreach {
+                target: Principal::from_slice(&[1; 10]),
+                methods: vec![],
+            },
+            hypothesis: Hypothesis {
+                title: "h".into(),
+                probes: vec![ProbeDef {
+                    name: name.into(),
+                    canister: Principal::from_slice(&[1; 10]),
+                    method: "health".into(),
+                    tolerance: Tolerance::Answers,
+                    phases: Phases::default(),
+                }],
+            },
+            duration_ns: 0,
+            probe_interval_ns: 1,
+            rollback: RollbackStrategy::Always,
+        }
+    }
+
+    #[test]
+    fn probe_names_are_at_most_64_bytes() {
+        assert!(check_spec_texts(&spec(&"a".repeat(MAX_PROBE_NAME_BYTES))).is_ok());
+        let e = check_spec_texts(&spec(&"a".repeat(MAX_PROBE_NAME_BYTES + 1))).unwrap_err();
+        assert!(e.message.contains("at most 64 bytes"), "{}", e.message);
+    }
 }

@@ -4,8 +4,14 @@
 //! not linked in: their exported methods would become ours). What a reply means is decided by
 //! the pure functions here ([`hook_plan`], [`hook_outcome`], [`reading_of`],
 //! [`access_outcome`]), tested natively.
+//!
+//! Every reply of chaos_probe or of a target's hooks is decoded with [`decode_reply`]: a
+//! decoding quota proportional to the reply, a skipping quota and a bound on the type table,
+//! so a hostile or broken answer (a `vec null` of 2^31 elements, deep nesting) is a failed
+//! step, never a timer that runs out of instructions.
 
 use crate::effects::call_failure;
+use candid::de::DecoderConfig;
 use candid::{CandidType, Deserialize, Nat, Principal, Reserved};
 use chaos_manager::effect::{CallFailure, Outcome, RejectCode};
 use chaos_manager::fault::{FaultPlan as CorePlan, HookFault, ProbeReading};
@@ -21,6 +27,58 @@ const PROBE_TARGET_TIMEOUT_SECS: u32 = 30;
 /// Seconds chaos_system waits for chaos_probe (its own call of the target, ≤ 30 s for a
 /// health probe and ≤ 2 × 10 s for an access probe, plus rounds).
 const PROBE_TIMEOUT_SECS: u32 = 120;
+
+/// Candid cost units a reply may spend on values it skips (extra fields and arguments,
+/// `reserved` payloads).
+const SKIPPING_QUOTA: usize = 10_000;
+/// Type-table entries a reply may declare.
+const MAX_TYPE_LEN: usize = 256;
+/// The decoding quota never exceeds this (a reply is at most 2 MiB: 10 × that, plus room for
+/// skipped values, which cost 50 × in the decoding quota).
+const MAX_DECODING_QUOTA: usize = 32 << 20;
+
+/// The decoder configuration for a reply of `len` bytes: work ~10 × its length (plus what the
+/// skipping quota allows for skipped values), at most [`MAX_DECODING_QUOTA`].
+pub fn reply_config(len: usize) -> DecoderConfig {
+    let mut config = DecoderConfig::new();
+    config
+        .set_decoding_quota(
+            len.saturating_mul(10)
+                .saturating_add(50 * SKIPPING_QUOTA)
+                .min(MAX_DECODING_QUOTA),
+        )
+        .set_skipping_quota(SKIPPING_QUOTA)
+        .set_max_type_len(MAX_TYPE_LEN)
+        .set_full_error_message(false);
+    config
+}
+
+/// Decodes a reply of chaos_probe, of a target's hooks or of a target (one value) within
+/// [`reply_config`]; the error is Candid's, short.
+pub fn decode_reply<T>(reply: &[u8]) -> Result<T, String>
+where
+    T: CandidType + for<'de> Deserialize<'de>,
+{
+    candid::decode_one_with_config(reply, &reply_config(reply.len())).map_err(|e| e.to_string())
+}
+
+/// Whether a target's reply of unknown type is well-formed Candid whose values can be walked
+/// within a quota proportional to its length (every value skipped: the skipping quota is
+/// ~10 × the length here, the decoding quota 50 × that, as Candid charges skipped values).
+fn well_formed(reply: &[u8]) -> Result<(), String> {
+    let budget = reply
+        .len()
+        .saturating_mul(10)
+        .saturating_add(SKIPPING_QUOTA)
+        .min(MAX_DECODING_QUOTA);
+    let mut config = DecoderConfig::new();
+    config
+        .set_decoding_quota(budget.saturating_mul(50))
+        .set_skipping_quota(budget)
+        .set_max_type_len(MAX_TYPE_LEN)
+        .set_full_error_message(false);
+    candid::decode_args_with_config::<()>(reply, &config).map_err(|e| e.to_string())
+}
 
 // ---------------------------------------------------------------- candid/chaos_hooks.did
 
@@ -181,7 +239,7 @@ fn suite_text() -> String {
 
 async fn hook_call(canister: Principal, method: &str, call: Call<'_, '_>) -> Outcome {
     match call.change_timeout(HOOK_TIMEOUT_SECS).await {
-        Ok(reply) => match reply.candid::<HookResult>() {
+        Ok(reply) => match decode_reply::<HookResult>(&reply) {
             Ok(result) => hook_outcome(method, canister, result),
             Err(e) => Outcome::failed(
                 RejectCode::Local,
@@ -348,34 +406,50 @@ struct ReadingFields {
 
 /// What a reply says, without knowing the method's type:
 /// - `variant { Ok; Err }` (an invariant check: demo_vault's `check_invariants`): the invariant
-///   holds on `Ok`;
+///   holds on `Ok` with a `null` payload, is broken on `Err` (any payload);
+/// - `variant { Ok : nat64 | nat; Err }`: the value on `Ok`, the invariant broken on `Err`;
 /// - `nat64` / `nat`: the value (a supply, a balance);
 /// - `bool`: whether the invariant holds;
 /// - a record: `operation_count` (else `refreshes`) is the value, `ok` (vault_consumer `health`)
 ///   else `healthy` (vault_consumer `chaos_state_probe`) whether the invariant holds.
 ///
-/// Anything else answered: a reading with neither (only `Answers` and latency tolerances can
-/// judge it).
-pub fn reply_reading(reply: &[u8]) -> (Option<u64>, Option<bool>) {
-    if let Ok(r) = candid::decode_one::<Result<Reserved, Reserved>>(reply) {
-        return (None, Some(r.is_ok()));
+/// Anything else well-formed: a reading with neither (only `Answers` and latency tolerances
+/// can judge it). A reply that is not well-formed Candid, or costs more to walk than a quota
+/// proportional to its length (see [`well_formed`]), is an error: the probe failed.
+pub fn reply_reading(reply: &[u8]) -> Result<(Option<u64>, Option<bool>), String> {
+    well_formed(reply)?;
+    if let Ok(r) = decode_reply::<Result<(), String>>(reply) {
+        return Ok((None, Some(r.is_ok())));
     }
-    if let Ok(v) = candid::decode_one::<u64>(reply) {
-        return (Some(v), None);
+    if let Ok(r) = decode_reply::<Result<(), Reserved>>(reply) {
+        return Ok((None, Some(r.is_ok())));
     }
-    if let Ok(v) = candid::decode_one::<Nat>(reply) {
-        return (Some(u64::try_from(v.0).unwrap_or(u64::MAX)), None);
+    if let Ok(r) = decode_reply::<Result<u64, Reserved>>(reply) {
+        return Ok(match r {
+            Ok(v) => (Some(v), None),
+            Err(_) => (None, Some(false)),
+        });
     }
-    if let Ok(b) = candid::decode_one::<bool>(reply) {
-        return (None, Some(b));
+    if let Ok(Ok(v)) = decode_reply::<Result<Nat, Reserved>>(reply) {
+        return Ok((Some(u64::try_from(v.0).unwrap_or(u64::MAX)), None));
     }
-    if let Ok(f) = candid::decode_one::<ReadingFields>(reply) {
-        return (f.operation_count.or(f.refreshes), f.ok.or(f.healthy));
+    if let Ok(v) = decode_reply::<u64>(reply) {
+        return Ok((Some(v), None));
     }
-    (None, None)
+    if let Ok(v) = decode_reply::<Nat>(reply) {
+        return Ok((Some(u64::try_from(v.0).unwrap_or(u64::MAX)), None));
+    }
+    if let Ok(b) = decode_reply::<bool>(reply) {
+        return Ok((None, Some(b)));
+    }
+    if let Ok(f) = decode_reply::<ReadingFields>(reply) {
+        return Ok((f.operation_count.or(f.refreshes), f.ok.or(f.healthy)));
+    }
+    Ok((None, None))
 }
 
-/// A `probe_health` answer as a reading; a rejected call is a failed probe.
+/// A `probe_health` answer as a reading; a rejected call, or an answer that is not well-formed
+/// Candid within the quota, is a failed probe.
 pub fn reading_of(result: Result<ProbeResult, ProbeError>) -> Result<ProbeReading, CallFailure> {
     let r = result.map_err(probe_error)?;
     match r.outcome {
@@ -387,7 +461,13 @@ pub fn reading_of(result: Result<ProbeResult, ProbeError>) -> Result<ProbeReadin
             let (value, invariant_holds) = if truncated {
                 (None, None)
             } else {
-                reply_reading(&reply)
+                reply_reading(&reply).map_err(|e| CallFailure {
+                    code: RejectCode::Local,
+                    message: format!(
+                        "the answer ({} bytes) is not Candid that can be read within the decoding quota: {e}",
+                        reply.len()
+                    ),
+                })?
             };
             Ok(ProbeReading {
                 value,
@@ -450,7 +530,7 @@ pub async fn probe_via(probe: Principal, target: Principal, method: &str) -> Out
         .with_arg(args)
         .await;
     let result = match reply {
-        Ok(r) => r.candid::<Result<ProbeResult, ProbeError>>(),
+        Ok(r) => decode_reply::<Result<ProbeResult, ProbeError>>(&r),
         Err(e) => return call_failure(e),
     };
     match result {
@@ -482,8 +562,14 @@ pub async fn access_probe(probe: Principal, target: Principal, methods: &[String
         .with_arg(args)
         .await;
     match reply {
-        Ok(r) => match r.candid::<Result<Vec<AccessResult>, ProbeError>>() {
-            Ok(result) => access_outcome(result),
+        Ok(r) => match decode_reply::<Result<Vec<AccessResult>, ProbeError>>(&r) {
+            Ok(result) => access_outcome(result.map(|results| {
+                // Only the methods asked about count (chaos_probe echoes their names).
+                results
+                    .into_iter()
+                    .filter(|r| methods.contains(&r.method))
+                    .collect()
+            })),
             Err(e) => Outcome::failed(
                 RejectCode::Local,
                 format!("chaos_probe.probe_access answered an unexpected type: {e}"),
@@ -507,7 +593,7 @@ pub async fn candid_public(probe: Principal, target: Principal) -> Option<bool> 
         .with_arg(target)
         .await
         .ok()?;
-    match reply.candid::<Result<CandidMetadata, ProbeError>>() {
+    match decode_reply::<Result<CandidMetadata, ProbeError>>(&reply) {
         Ok(Ok(m)) => Some(m.public),
         _ => None,
     }
@@ -559,10 +645,12 @@ pub async fn scan_access(
         .with_arg(args)
         .await
         .ok()?;
-    let results = reply
-        .candid::<Result<Vec<AccessResult>, ProbeError>>()
+    let results: Vec<AccessResult> = decode_reply::<Result<Vec<AccessResult>, ProbeError>>(&reply)
         .ok()?
-        .ok()?;
+        .ok()?
+        .into_iter()
+        .filter(|r| methods.contains(&r.method))
+        .collect();
     access_evidence(&results, chaos_manager::TimestampNs(ic_cdk::api::time()))
 }
 
@@ -907,6 +995,163 @@ mod tests {
             "{}",
             f.message
         );
+    }
+
+    // ------------------------------------------------------------ hostile replies
+
+    fn leb(mut n: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return out;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+
+    /// `DIDL`, the type table, the argument types, the values.
+    fn message(table: &[Vec<u8>], args: &[u8], values: &[u8]) -> Vec<u8> {
+        let mut m = b"DIDL".to_vec();
+        m.extend(leb(table.len() as u64));
+        for t in table {
+            m.extend(t);
+        }
+        m.extend(leb(args.len() as u64));
+        m.extend(args);
+        m.extend(values);
+        m
+    }
+
+    const NULL: u8 = 0x7f;
+    const NAT64: u8 = 0x78;
+    const OPT: u8 = 0x6e;
+    const VEC: u8 = 0x6d;
+    const RECORD: u8 = 0x6c;
+    const VARIANT: u8 = 0x6b;
+    const HUGE: u64 = 1 << 31;
+
+    /// Reads `reply` as chaos_probe relays it; must fail, and quickly.
+    fn hostile(reply: Vec<u8>) -> CallFailure {
+        let started = std::time::Instant::now();
+        let r = reading_of(replied(reply));
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+        match r {
+            Err(f) => f,
+            Ok(reading) => panic!("a hostile reply was read as {reading:?}"),
+        }
+    }
+
+    #[test]
+    fn a_huge_vec_null_under_an_ok_is_a_failed_probe_not_a_holding_invariant() {
+        // variant { Ok : vec null } with 2^31 nulls: 12 bytes on the wire.
+        let ok = candid::idl_hash("Ok");
+        let mut variant = vec![VARIANT, 1];
+        variant.extend(leb(ok.into()));
+        variant.push(0);
+        let mut values = vec![0];
+        values.extend(leb(HUGE));
+        let f = hostile(message(&[vec![VEC, NULL], variant], &[1], &values));
+        assert_eq!(f.code, RejectCode::Local);
+        assert!(f.message.contains("decoding quota"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_huge_vec_null_as_the_answer_a_skipped_field_or_an_extra_value_is_a_failed_probe() {
+        let mut huge = leb(HUGE);
+        // The answer itself.
+        hostile(message(&[vec![VEC, NULL]], &[0], &huge));
+        // A field nobody reads, beside operation_count.
+        let mut fields = vec![
+            (candid::idl_hash("operation_count"), NAT64),
+            (candid::idl_hash("junk"), 0u8),
+        ];
+        fields.sort();
+        let mut record = vec![RECORD, 2];
+        let mut values = Vec::new();
+        for (hash, ty) in &fields {
+            record.extend(leb((*hash).into()));
+            record.push(*ty);
+            if *ty == NAT64 {
+                values.extend(5u64.to_le_bytes());
+            } else {
+                values.extend(huge.clone());
+            }
+        }
+        hostile(message(&[vec![VEC, NULL], record], &[1], &values));
+        // A second value after a plain nat64.
+        let mut values = 5u64.to_le_bytes().to_vec();
+        values.append(&mut huge);
+        hostile(message(&[vec![VEC, NULL]], &[NAT64, 0], &values));
+    }
+
+    #[test]
+    fn deep_nesting_and_huge_type_tables_are_failed_probes() {
+        // type T = opt T, nested 100,000 deep.
+        let mut values = vec![1u8; 100_000];
+        values.push(0);
+        hostile(message(&[vec![OPT, 0]], &[0], &values));
+        // 1,000 type-table entries.
+        let table: Vec<Vec<u8>> = (0..1_000).map(|_| vec![OPT, NAT64]).collect();
+        hostile(message(&table, &[0], &[0]));
+        // Not Candid at all.
+        hostile(b"not candid".to_vec());
+    }
+
+    #[test]
+    fn only_a_null_ok_says_the_invariant_holds() {
+        // variant { Ok : nat64; Err : text }: a value, not a verdict.
+        let r = reading(encode_one(Ok::<u64, String>(5)).unwrap());
+        assert_eq!((r.value, r.invariant_holds), (Some(5), None));
+        let r = reading(encode_one(Err::<u64, String>("no".into())).unwrap());
+        assert_eq!((r.value, r.invariant_holds), (None, Some(false)));
+        let r = reading(encode_one(Ok::<Nat, String>(Nat::from(9u64))).unwrap());
+        assert_eq!((r.value, r.invariant_holds), (Some(9), None));
+        // variant { Ok : text; Err : text }: says nothing.
+        let r = reading(encode_one(Ok::<String, String>("fine".into())).unwrap());
+        assert_eq!((r.value, r.invariant_holds), (None, None));
+        // variant { Ok; Err : record {...} }: broken, whatever the error says.
+        #[derive(CandidType)]
+        struct Why {
+            code: u32,
+        }
+        let r = reading(encode_one(Err::<(), Why>(Why { code: 1 })).unwrap());
+        assert_eq!((r.value, r.invariant_holds), (None, Some(false)));
+        // A long error text is still read as a broken invariant.
+        let r = reading(encode_one(Err::<(), String>("x".repeat(100_000))).unwrap());
+        assert_eq!((r.value, r.invariant_holds), (None, Some(false)));
+    }
+
+    #[test]
+    fn hostile_replies_of_chaos_probe_and_the_hooks_fail_to_decode_quickly() {
+        // A valid HookResult (variant { Ok }) followed by a second value: 2^31 nulls.
+        let mut variant = vec![VARIANT, 1];
+        variant.extend(leb(candid::idl_hash("Ok").into()));
+        variant.push(NULL);
+        let mut values = vec![0];
+        values.extend(leb(HUGE));
+        let hook = message(&[variant, vec![VEC, NULL]], &[0, 1], &values);
+        let started = std::time::Instant::now();
+        assert!(decode_reply::<HookResult>(&hook).is_err());
+        assert!(decode_reply::<Result<ProbeResult, ProbeError>>(&hook).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // A legitimate large answer still decodes: 1 MiB relayed by chaos_probe.
+        let big = encode_one(Ok::<ProbeResult, ProbeError>(ProbeResult {
+            outcome: CallOutcome::Replied {
+                reply: ByteBuf::from(vec![7u8; 1 << 20]),
+                truncated: true,
+            },
+            latency_ns: 1,
+        }))
+        .unwrap();
+        assert!(decode_reply::<Result<ProbeResult, ProbeError>>(&big).is_ok());
+        // And a long refusal of the hooks.
+        let long =
+            encode_one(HookResult::Err(HookError::InvalidPlan("y".repeat(500_000)))).unwrap();
+        assert!(decode_reply::<HookResult>(&long).is_ok());
     }
 
     fn result(method: &str, verdict: AccessVerdict) -> AccessResult {

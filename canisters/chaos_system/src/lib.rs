@@ -69,7 +69,9 @@ async fn register_target(spec: TargetSpec) -> Result<TargetSpec, Error> {
     storage::read(|j| command::precheck_register(j.state(), &caller, &target))?;
     let evidence = match effects::read_controllers(target.canister_id).await {
         Ok(controllers) => ControlEvidence::Controllers(controllers),
-        Err(outcome) => ControlEvidence::StatusUnavailable(chaos_api::describe_outcome(&outcome)),
+        Err(outcome) => ControlEvidence::StatusUnavailable(chaos_api::describe_outcome(
+            &effects::capped(outcome),
+        )),
     };
     let id = target.canister_id;
     // The state may have changed while we awaited: the core checks everything again.

@@ -100,11 +100,9 @@ fn arg_types(env: &TypeEnv, actor: &Type, method: Option<&str>) -> Vec<Type> {
             .get_method(actor, m)
             .unwrap_or_else(|e| panic!("README calls {m}, which the contract lacks: {e}"))
             .args
-            .iter()
-            .cloned()
-            .collect(),
+            .to_vec(),
         None => match actor.as_ref() {
-            TypeInner::Class(args, _) => args.iter().cloned().collect(),
+            TypeInner::Class(args, _) => args.to_vec(),
             _ => Vec::new(),
         },
     }

@@ -3,7 +3,7 @@
 //! unchanged); runs, reports, motions and schedules only out.
 
 use crate::experiment::*;
-use crate::{describe_effect, Error};
+use crate::{describe_effect, truncate_text, Error, MAX_VIEW_NAME_BYTES, MAX_VIEW_TEXT_BYTES};
 use candid::{Nat, Principal};
 use chaos_manager::council as core_council;
 use chaos_manager::experiment::{self as core_exp, effect_of};
@@ -513,7 +513,7 @@ impl From<&core_exp::run::StepRecord> for ExperimentStep {
             step: s.step,
             phase: s.phase.into(),
             action: s.action.name().into(),
-            detail: describe_effect(&effect_of(&s.action)),
+            detail: view_text(&describe_effect(&effect_of(&s.action))),
             backoff: s.kind == core_exp::StepKind::Backoff,
             cause: s.cause.into(),
             started_at_ns: s.started_at.0,
@@ -522,7 +522,7 @@ impl From<&core_exp::run::StepRecord> for ExperimentStep {
             observation: s
                 .observation
                 .as_ref()
-                .map(describe_observation)
+                .map(|o| view_text(&describe_observation(o)))
                 .unwrap_or_default(),
         }
     }
@@ -531,11 +531,11 @@ impl From<&core_exp::run::StepRecord> for ExperimentStep {
 impl From<&core_exp::run::CheckRecord> for SteadyStateCheck {
     fn from(c: &core_exp::run::CheckRecord) -> Self {
         SteadyStateCheck {
-            probe: c.probe.clone(),
+            probe: truncate_text(&c.probe, MAX_VIEW_NAME_BYTES),
             phase: c.phase.into(),
             at_ns: c.at.0,
             within: c.within,
-            detail: c.detail.clone(),
+            detail: view_text(&c.detail),
         }
     }
 }
@@ -615,15 +615,20 @@ impl From<&core_exp::ExperimentReport> for ExperimentReport {
             resilience_score: r.resilience_score,
             findings: (&r.findings).into(),
             rolled_back: r.rolled_back,
-            rollback_failures: r.rollback_failures.clone(),
+            rollback_failures: r.rollback_failures.iter().map(|f| view_text(f)).collect(),
             restored: r.restored,
             needs_attention: r.needs_attention,
-            abort_reason: r.abort_reason.clone(),
+            abort_reason: r.abort_reason.as_deref().map(view_text),
             alerts: r.alerts.iter().map(Into::into).collect(),
             injected_at_ns: r.injected_at.map(|t| t.0),
             finished_at_ns: r.finished_at.0,
         }
     }
+}
+
+/// Free text of a run (observations carry targets' reject messages) as a view shows it.
+fn view_text(s: &str) -> String {
+    truncate_text(s, MAX_VIEW_TEXT_BYTES)
 }
 
 /// The API view of an experiment; `motion` is the motion asking for its approval, if any.
@@ -658,9 +663,9 @@ pub fn experiment_view(
             .map(|(c, s)| target_status(*c, s))
             .collect(),
         injected_at_ns: e.injected_at.map(|t| t.0),
-        abort_reason: e.abort.as_ref().map(|a| a.describe()),
+        abort_reason: e.abort.as_ref().map(|a| view_text(&a.describe())),
         cancelled: match &e.stage {
-            core_exp::Stage::Cancelled { reason, .. } => Some(reason.clone()),
+            core_exp::Stage::Cancelled { reason, .. } => Some(view_text(reason)),
             _ => None,
         },
         steps: e.steps[skip..].iter().map(Into::into).collect(),

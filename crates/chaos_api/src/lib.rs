@@ -25,6 +25,41 @@ use candid::{CandidType, Deserialize, Principal};
 pub const MAX_PAGE: u64 = 100;
 /// `verify_log` checks at most this many entries per call.
 pub const MAX_VERIFY: u64 = 10_000;
+/// `list_motions` pages are smaller: a motion carries up to 50 positions with reasons of up to
+/// 512 bytes, so 100 of them could exceed the 2 MiB reply limit (`get_motion` shows one).
+pub const MAX_MOTIONS_PAGE: u64 = 20;
+/// Bytes of free text an experiment view shows per step observation, step detail, check
+/// detail and reason (the journal keeps the full, already capped, text): with 500 steps and
+/// 1,000 checks a `get_experiment` reply stays far under 2 MiB.
+pub const MAX_VIEW_TEXT_BYTES: usize = 512;
+/// Bytes of a probe name an experiment view shows in each steady-state check.
+pub const MAX_VIEW_NAME_BYTES: usize = 128;
+/// Bytes of a hypothesis probe's name (`create_experiment`, `schedule_experiment`): the name
+/// is repeated in every steady-state check.
+pub const MAX_PROBE_NAME_BYTES: usize = 64;
+/// Bytes of an abort note or an emergency-stop reason.
+pub const MAX_NOTE_BYTES: usize = 1024;
+
+/// Bytes of an event's one-line summary in `read_events` (100 events per page stay far under
+/// the 2 MiB reply limit whatever an event carries).
+pub const MAX_SUMMARY_BYTES: usize = 8 * 1024;
+
+/// The marker [`truncate_text`] ends a shortened text with.
+pub const TRUNCATED_MARKER: &str = "… [truncated]";
+
+/// `s` when it has at most `max` bytes; else its longest prefix ending on a char boundary
+/// followed by [`TRUNCATED_MARKER`], `max` bytes at most in all (for `max` at least the
+/// marker's length).
+pub fn truncate_text(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut keep = max.saturating_sub(TRUNCATED_MARKER.len());
+    while !s.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}{TRUNCATED_MARKER}", &s[..keep])
+}
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum InstallArg {
@@ -236,5 +271,24 @@ pub type UnitResult = Result<(), Error>;
 
 pub use convert::{describe_effect, describe_outcome};
 pub use convert_experiment::{
-    describe_observation, experiment_summary, experiment_view, target_status, MAX_STEPS_SHOWN,
+    describe_observation, experiment_summary, experiment_view, target_status, MAX_CHECKS_SHOWN,
+    MAX_STEPS_SHOWN,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_keeps_short_texts_and_cuts_long_ones_on_a_char_boundary() {
+        assert_eq!(truncate_text("short", 64), "short");
+        let s = "é".repeat(1000); // 2,000 bytes
+        let t = truncate_text(&s, 1024);
+        assert!(t.len() <= 1024, "{}", t.len());
+        assert!(t.ends_with(TRUNCATED_MARKER));
+        assert!(t.starts_with("éé"));
+        // Exactly at the limit: unchanged.
+        assert_eq!(truncate_text(&"a".repeat(1024), 1024).len(), 1024);
+        assert!(!truncate_text(&"a".repeat(1024), 1024).ends_with(TRUNCATED_MARKER));
+    }
+}

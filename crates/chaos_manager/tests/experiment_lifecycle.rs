@@ -504,6 +504,12 @@ fn the_spec_is_validated_with_messages_that_say_what_to_fix() {
     let mut s = spec(stop_vault(), ORACLE);
     s.hypothesis.probes.push(s.hypothesis.probes[0].clone());
     assert_eq!(field(h.create(s)), "hypothesis.probes.name");
+    let mut s = spec(stop_vault(), ORACLE);
+    s.hypothesis.probes[0].name = "n".repeat(65);
+    assert_eq!(field(h.create(s)), "hypothesis.probes.name");
+    let mut s = spec(stop_vault(), ORACLE);
+    s.hypothesis.probes[0].name = "n".repeat(64);
+    assert!(h.create(s).is_ok());
     let e = h.create(spec(stop_vault(), ORACLE).clone()).map(|_| ());
     assert!(e.is_ok());
 }

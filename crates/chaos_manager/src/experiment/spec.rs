@@ -9,6 +9,8 @@ use minicbor::{Decode, Encode};
 
 pub const MAX_TITLE_BYTES: usize = 128;
 pub const MAX_PROBES: usize = 16;
+/// A probe's name is repeated in every check the run records.
+pub const MAX_PROBE_NAME_BYTES: usize = 64;
 
 /// When rollbacks run at the end of a completed experiment. An aborted or emergency-stopped
 /// experiment always rolls back, whatever the strategy.
@@ -175,10 +177,15 @@ impl ExperimentSpec {
             ));
         }
         for (i, p) in h.probes.iter().enumerate() {
-            if p.name.trim().is_empty() || h.probes[..i].iter().any(|q| q.name == p.name) {
+            if p.name.trim().is_empty()
+                || p.name.len() > MAX_PROBE_NAME_BYTES
+                || h.probes[..i].iter().any(|q| q.name == p.name)
+            {
                 return Err(invalid(
                     "hypothesis.probes.name",
-                    format!("probe {i}: names must be non-empty and unique"),
+                    format!(
+                        "probe {i}: names must be non-empty, unique and at most {MAX_PROBE_NAME_BYTES} bytes (repeated in every check)"
+                    ),
                 ));
             }
             if !crate::fault::profile::is_method_name(&p.method) {
