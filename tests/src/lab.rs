@@ -3,9 +3,10 @@
 //! canister's status and settings through the management canister, of the hooks' status and of
 //! the consumer's health; the vault calls a user makes while a fault is active.
 //!
-//! The Candid types below mirror `candid/chaos_hooks.did`, `candid/vault_consumer.did`,
-//! `candid/chaos_probe.did` and the management canister's `canister_status` (decoded through a
-//! mirror whose newer fields are optional, as chaos_system's own evidence reader does).
+//! The Candid types of `candid/chaos_hooks.did`, `candid/vault_consumer.did` and
+//! `candid/chaos_probe.did` are the crates' own (re-exported below, so the scenarios use exactly
+//! the types the canisters use); the management canister's `canister_status` is decoded through
+//! a mirror whose newer fields are optional, as chaos_system's own evidence reader does.
 
 use crate::{admin, operator, Env};
 use candid::{decode_one, encode_one, CandidType, Deserialize, Nat, Principal};
@@ -21,227 +22,33 @@ use std::ops::Deref;
 use std::path::PathBuf;
 use std::time::Duration;
 
-// ------------------------------------------------------------- candid/chaos_hooks.did
+// ------------------------------------------------- the canisters' own Candid types
 
-/// `Fault` of candid/chaos_hooks.did.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum Fault {
-    Reject {
-        methods: Vec<String>,
-        probability_ppm: u32,
-    },
-    Trap {
-        methods: Vec<String>,
-        probability_ppm: u32,
-    },
-    Delay {
-        methods: Vec<String>,
-        rounds: u32,
-        probability_ppm: u32,
-    },
-    Partition {
-        blocked_callers: Vec<Principal>,
-        methods: Vec<String>,
-    },
-    Perturb {
-        methods: Vec<String>,
-        probability_ppm: u32,
-    },
-    Corrupt {
-        intensity: u32,
-    },
-    BurnInstructions {
-        methods: Vec<String>,
-        instructions: u64,
-    },
-    Ballast {
-        bytes: u64,
-    },
-}
+/// `candid/chaos_hooks.did`: the chaos_hooks crate's types, which demo_vault and vault_consumer
+/// embed.
+pub use chaos_hooks::{
+    CorruptionReport, Fault, FaultPlan, HookCaps, HookError, HookResult, HookStatus,
+    InjectionCounts,
+};
 
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum HookError {
-    NotChaosSystem,
-    NotConfigured,
-    NotController,
-    InvalidPlan(String),
-    InvalidConfig(String),
-    NoCorruptionHook,
-    CapExceeded(String),
-}
+/// `candid/chaos_probe.did`: chaos_probe's own `src/api.rs`, compiled here. The canister crate
+/// cannot be a native dependency: its `canister_init`, `canister_post_upgrade` and
+/// `get_candid_pointer` exports collide with demo_vault's at link time.
+#[path = "../../canisters/chaos_probe/src/api.rs"]
+pub mod probe_api;
+pub use probe_api::{
+    AccessResult, AccessVerdict, CallOutcome, InitArg as ProbeInitArg, MethodProbe,
+    ProbeAccessArgs, ProbeError, ProbeHealthArgs, ProbeResult, ProbeStatus,
+};
 
-/// `FaultPlan` of candid/chaos_hooks.did.
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct FaultPlan {
-    pub plan_id: u64,
-    pub expires_at_ns: u64,
-    pub seed: u64,
-    pub faults: Vec<Fault>,
-}
-
-/// `HookResult = variant { Ok; Err : HookError }`.
-pub type HookResult = Result<(), HookError>;
-
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HookCaps {
-    pub max_delay_rounds: u32,
-    pub max_burn_instructions: u64,
-    pub max_ballast_bytes: u64,
-    pub max_plan_duration_ns: u64,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct CorruptionReport {
-    pub plan_id: u64,
-    pub at_ns: u64,
-    pub intensity: u32,
-    pub items_changed: u64,
-    pub detail: String,
-}
-
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct InjectionCounts {
-    pub rejected: u64,
-    pub partitioned: u64,
-    pub delayed: u64,
-    pub perturbed: u64,
-    pub burned: u64,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct HookStatus {
-    pub active_plan: Option<u64>,
-    pub expires_at_ns: Option<u64>,
-    pub faults: Vec<Fault>,
-    pub guarded_calls: u64,
-    pub injected: u64,
-    pub ballast_bytes: u64,
-    pub counts: InjectionCounts,
-    pub chaos_system: Option<Principal>,
-    pub caps: HookCaps,
-    pub guarded_methods: Vec<String>,
-    pub perturbable_methods: Vec<String>,
-    pub last_corruption: Option<CorruptionReport>,
-}
-
-// ---------------------------------------------------------- candid/vault_consumer.did
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ConsumerSettings {
-    pub vault: Option<Principal>,
-    pub refresh_interval_s: u64,
-    pub max_staleness_s: u64,
-    pub watched_account: Option<Principal>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum ConsumerError {
-    NotAuthorized,
-    NotConfigured,
-    InvalidSettings(String),
-    Busy,
-    VaultCallFailed {
-        method: String,
-        reject_code: Option<u32>,
-        message: String,
-    },
-    UndecodableReply {
-        method: String,
-        message: String,
-    },
-    InconsistentAnswer(String),
-}
-
-/// `Observation` of candid/vault_consumer.did (an accepted reading of the vault).
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ConsumerObservation {
-    pub at_ns: u64,
-    pub total_supply: u64,
-    pub vault_operation_count: u64,
-    pub vault_state_hash: ByteBuf,
-    pub watched_balance: Option<u64>,
-    pub verified: bool,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct Health {
-    pub ok: bool,
-    pub vault: Option<Principal>,
-    pub last_attempt_ns: Option<u64>,
-    pub last_success_ns: Option<u64>,
-    pub consecutive_failures: u64,
-    pub failures: u64,
-    pub refreshes: u64,
-    pub byzantine_detections: u64,
-    pub unverified_reads: u64,
-    pub last_error: Option<String>,
-    pub last_observed_supply: Option<u64>,
-    pub stale: bool,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ConsumerProbe {
-    pub operation_count: u64,
-    pub state_hash: ByteBuf,
-    pub healthy: bool,
-    pub consecutive_failures: u64,
-}
-
-// ------------------------------------------------------------- candid/chaos_probe.did
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ProbeInitArg {
-    pub chaos_system: Principal,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ProbeHealthArgs {
-    pub target: Principal,
-    pub method: String,
-    pub arg: Option<ByteBuf>,
-    pub timeout_secs: Option<u32>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum ProbeError {
-    Unauthorized {
-        caller: Principal,
-    },
-    InvalidArgument {
-        reason: String,
-    },
-    Busy {
-        in_flight: u32,
-        requested: u32,
-        limit: u32,
-    },
-    InsufficientCycles {
-        available: Nat,
-        required: Nat,
-    },
-    CallNotSent {
-        reason: String,
-    },
-    ProbeIsController {
-        target: Principal,
-    },
-    ManagementRejected {
-        method: String,
-        code: u32,
-        message: String,
-    },
-    UnexpectedReply {
-        method: String,
-        reason: String,
-    },
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ProbeStatus {
-    pub chaos_system: Principal,
-    pub probes: u64,
-    pub in_flight: u32,
-}
+/// `candid/vault_consumer.did`: vault_consumer's own `src/api.rs`, compiled here (as a native
+/// dependency its exports, the `chaos_hooks_*` methods among them, collide with demo_vault's).
+#[path = "../../canisters/vault_consumer/src/api.rs"]
+pub mod consumer_api;
+pub use consumer_api::{
+    ConsumerError, ConsumerProbe, Health, Observation as ConsumerObservation,
+    Settings as ConsumerSettings,
+};
 
 // ------------------------------------------------- management canister: canister_status
 

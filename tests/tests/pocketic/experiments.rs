@@ -1125,7 +1125,7 @@ pub fn unauthorized_callers(server: PathBuf) {
             },
         )
         .expect("a typed answer");
-    let r: Result<candid::Reserved, ProbeError> = candid::decode_one(&bytes).unwrap();
+    let r: Result<ProbeResult, ProbeError> = candid::decode_one(&bytes).unwrap();
     assert!(
         matches!(r, Err(ProbeError::Unauthorized { caller }) if caller == stranger()),
         "{r:?}"
