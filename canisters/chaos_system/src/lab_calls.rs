@@ -18,7 +18,6 @@ use chaos_manager::fault::{FaultPlan as CorePlan, HookFault, ProbeReading};
 use chaos_manager::hardening::AccessProbeEvidence;
 use chaos_manager::DurationNs;
 use ic_cdk::call::Call;
-use serde_bytes::ByteBuf;
 
 /// Seconds chaos_system waits for a target's hook control method.
 const HOOK_TIMEOUT_SECS: u32 = 60;
@@ -82,62 +81,8 @@ fn well_formed(reply: &[u8]) -> Result<(), String> {
 
 // ---------------------------------------------------------------- candid/chaos_hooks.did
 
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum Fault {
-    Reject {
-        methods: Vec<String>,
-        probability_ppm: u32,
-    },
-    Trap {
-        methods: Vec<String>,
-        probability_ppm: u32,
-    },
-    Delay {
-        methods: Vec<String>,
-        rounds: u32,
-        probability_ppm: u32,
-    },
-    Partition {
-        blocked_callers: Vec<Principal>,
-        methods: Vec<String>,
-    },
-    Perturb {
-        methods: Vec<String>,
-        probability_ppm: u32,
-    },
-    Corrupt {
-        intensity: u32,
-    },
-    BurnInstructions {
-        methods: Vec<String>,
-        instructions: u64,
-    },
-    Ballast {
-        bytes: u64,
-    },
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct FaultPlan {
-    pub plan_id: u64,
-    pub expires_at_ns: u64,
-    pub seed: u64,
-    pub faults: Vec<Fault>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum HookError {
-    NotChaosSystem,
-    NotConfigured,
-    NotController,
-    InvalidPlan(String),
-    InvalidConfig(String),
-    NoCorruptionHook,
-    CapExceeded(String),
-}
-
-/// `HookResult` (`variant { Ok; Err : HookError }`).
-pub type HookResult = Result<(), HookError>;
+/// The hooks' own Candid types (the crate's pure part, no canister exports).
+pub use chaos_hooks::{Fault, FaultPlan, HookError, HookResult};
 
 /// The core's plan as `chaos_hooks_set_plan` receives it, one field for one field.
 pub fn hook_plan(plan: &CorePlan) -> FaultPlan {
@@ -265,87 +210,15 @@ pub async fn clear(canister: Principal) -> Outcome {
 
 // ---------------------------------------------------------------- candid/chaos_probe.did
 
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ProbeHealthArgs {
-    pub target: Principal,
-    pub method: String,
-    pub arg: Option<ByteBuf>,
-    pub timeout_secs: Option<u32>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum CallOutcome {
-    Replied { reply: ByteBuf, truncated: bool },
-    Rejected { code: u32, message: String },
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ProbeResult {
-    pub outcome: CallOutcome,
-    pub latency_ns: u64,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct MethodProbe {
-    pub method: String,
-    pub arg: Option<ByteBuf>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct ProbeAccessArgs {
-    pub target: Principal,
-    pub methods: Vec<MethodProbe>,
-}
-
-#[derive(CandidType, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccessVerdict {
-    Accepted,
-    Refused,
-    Inconclusive,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct AccessResult {
-    pub method: String,
-    pub accepted: bool,
-    pub verdict: AccessVerdict,
-    pub reject_code: Option<u32>,
-    pub message: String,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub enum ProbeError {
-    Unauthorized {
-        caller: Principal,
-    },
-    InvalidArgument {
-        reason: String,
-    },
-    Busy {
-        in_flight: u32,
-        requested: u32,
-        limit: u32,
-    },
-    InsufficientCycles {
-        available: Nat,
-        required: Nat,
-    },
-    CallNotSent {
-        reason: String,
-    },
-    ProbeIsController {
-        target: Principal,
-    },
-    ManagementRejected {
-        method: String,
-        code: u32,
-        message: String,
-    },
-    UnexpectedReply {
-        method: String,
-        reason: String,
-    },
-}
+/// chaos_probe's own Candid types: its `api.rs` compiled here (the canister crate cannot be
+/// linked in: its exported methods would become ours).
+#[path = "../../chaos_probe/src/api.rs"]
+#[allow(dead_code)] // the probe's own InitArg, ProbeStatus ... are not called from here
+mod probe_api;
+pub use probe_api::{
+    AccessResult, AccessVerdict, CallOutcome, CandidMetadata, MethodProbe, ProbeAccessArgs,
+    ProbeError, ProbeHealthArgs, ProbeResult,
+};
 
 fn code_of(raw: u32) -> RejectCode {
     match raw {
@@ -579,12 +452,6 @@ pub async fn access_probe(probe: Principal, target: Principal, methods: &[String
     }
 }
 
-#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct CandidMetadata {
-    pub public: bool,
-    pub service: Option<String>,
-}
-
 /// Hardening evidence (IC-CTRL-19): whether the target publishes `candid:service` as
 /// `icp:public`, as a non-controller (chaos_probe) sees it. `None`: not readable.
 pub async fn candid_public(probe: Principal, target: Principal) -> Option<bool> {
@@ -668,6 +535,7 @@ mod tests {
     use candid::encode_one;
     use chaos_manager::fault::Ppm;
     use chaos_manager::TimestampNs;
+    use serde_bytes::ByteBuf;
     use std::path::Path;
 
     fn p(n: u8) -> Principal {
