@@ -3,7 +3,7 @@
 
 use crate::app::VaultOp;
 use candid::Principal;
-use chaos_manager::effect::Effect;
+use chaos_manager::effect::{Effect, Outcome};
 use chaos_manager::experiment::ExperimentId;
 use chaos_manager::{DrillId, TimestampNs};
 use std::collections::BTreeMap;
@@ -35,6 +35,13 @@ pub enum Task {
         id: ExperimentId,
         step: u32,
         effect: Effect,
+    },
+    /// chaos_probe's answer to an experiment probe reaches chaos_system, after the probe's own
+    /// call of the target took `reading.latency` (the clock passes while a target is slow).
+    ExperimentReply {
+        id: ExperimentId,
+        step: u32,
+        outcome: Outcome,
     },
     /// chaos_system's lab timer (experiment deadline, motion deadline, schedule) fires.
     LabTick,
@@ -83,12 +90,18 @@ impl Agenda {
     }
 
     /// Removes every experiment call in flight and every lab timer (lost with an upgrade);
-    /// returns the calls' effects in agenda order.
+    /// returns the calls' effects in agenda order (a probe answer on its way back acted on
+    /// nothing: it is simply lost).
     pub fn drain_lab(&mut self) -> Vec<Effect> {
         let keys: Vec<(TimestampNs, u64)> = self
             .tasks
             .iter()
-            .filter(|(_, t)| matches!(t, Task::Experiment { .. } | Task::LabTick))
+            .filter(|(_, t)| {
+                matches!(
+                    t,
+                    Task::Experiment { .. } | Task::ExperimentReply { .. } | Task::LabTick
+                )
+            })
             .map(|(k, _)| *k)
             .collect();
         keys.into_iter()

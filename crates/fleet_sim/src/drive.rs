@@ -111,6 +111,9 @@ impl Sim {
                 effect,
             } => self.complete_hardening(request, index, &effect)?,
             Task::Experiment { id, step, effect } => self.complete_experiment(id, step, &effect)?,
+            Task::ExperimentReply { id, step, outcome } => {
+                self.deliver_experiment(id, step, outcome)
+            }
             Task::LabTick => self.fire_lab_timer(),
         }
         // As the canister re-arms its timer on completion: the next step is issued at once.

@@ -415,6 +415,26 @@ impl Sim {
             Effect::WaitUntil { .. } => Outcome::Done,
             _ => self.call(effect),
         };
+        // chaos_probe's own call of the target took the reading's latency: its answer reaches
+        // chaos_system that much later (a delayed target slows the run down, as on the IC).
+        if let Outcome::ProbeRead { reading } = &outcome {
+            if reading.latency.0 > 0 {
+                self.exp_performing.insert(id, step);
+                let at = self.now.plus(reading.latency);
+                self.agenda
+                    .push(at, Task::ExperimentReply { id, step, outcome });
+                return Ok(());
+            }
+        }
+        self.deliver_experiment(id, step, outcome);
+        Ok(())
+    }
+
+    /// The step's outcome reaches chaos_system: feed it to the core.
+    pub(crate) fn deliver_experiment(&mut self, id: ExperimentId, step: u32, outcome: Outcome) {
+        if self.exp_performing.get(&id) == Some(&step) {
+            self.exp_performing.remove(&id);
+        }
         let observation = observation_of(outcome);
         if let Ok(changes) =
             commands::complete_step(&self.state().lab, id, step, observation, self.now)
@@ -422,7 +442,6 @@ impl Sim {
             let suite = self.suite;
             self.record_lab(suite, &id.to_string(), changes);
         }
-        Ok(())
     }
 
     /// A lab timer fires.

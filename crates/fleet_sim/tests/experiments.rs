@@ -10,7 +10,7 @@ use chaos_manager::experiment::{
     ExperimentId, ExperimentReport, ExperimentSpec, Hypothesis, Phases, ProbeDef, RollbackStrategy,
     Status, Tolerance, Verdict,
 };
-use chaos_manager::experiment::{LabError, Stage};
+use chaos_manager::experiment::{LabError, Phase, Stage};
 use chaos_manager::fault::{Action, FaultError};
 use chaos_manager::fault::{
     ExhaustionMode, FailureMode, FaultKind, FaultProfile, FaultSpec, PartitionGroup, Ppm,
@@ -497,6 +497,21 @@ fn experiment_latency_injection() {
     assert_eq!(r.during.within, 0);
     assert!(r.during.total >= 5);
     assert_eq!((r.after.within, r.after.total), (1, 1));
+    // The clock passed while the delayed ping was answered: each probe step under the fault
+    // took at least the 50 rounds of delay (≥ 25 s), as chaos_probe waits for the target.
+    let slow_steps = w
+        .sim
+        .experiment(id)
+        .steps
+        .iter()
+        .filter(|s| s.phase == Phase::Observe && s.action.name() == "probe_via")
+        .map(|s| s.finished_at.expect("finished").0 - s.started_at.0)
+        .collect::<Vec<u64>>();
+    assert!(!slow_steps.is_empty());
+    assert!(
+        slow_steps.iter().all(|d| *d >= 25_000_000_000),
+        "{slow_steps:?}"
+    );
     assert!(
         r.alerts.iter().any(
             |a| matches!(a, Alert::SlowProbe { latency } if *latency >= DurationNs::from_secs(25))
