@@ -3,9 +3,15 @@
 //!
 //! Calls to targets (probes) are bounded-wait: a hung target cannot hold chaos_system. Status
 //! reads and snapshot lists are bounded-wait too, decoded through our own mirror types
-//! (`evidence`). Lifecycle operations and `update_settings` go through
-//! ic-cdk-management-canister (unbounded-wait calls to the management canister, which answers
-//! them without waiting on the target, except `stop_canister`, as in drills).
+//! (`evidence`). So are the management calls every rollback is made of (`stop_canister`,
+//! `start_canister`, `update_settings`, `load_canister_snapshot`, `delete_canister_snapshot`):
+//! `stop_canister` waits for the target's open call contexts, and chaos_system must never hold
+//! an unbounded-wait call on a target's account (it would block its own stop and upgrade). A
+//! bounded-wait call may end in `SysUnknown` after acting: the core owes an undo from a step's
+//! issue and retries, and every one of these operations is safe to repeat (a delete of a
+//! snapshot already gone counts as done). `take_canister_snapshot`, `uninstall_code` and
+//! `install_code` (drills and restore points, never rollbacks) stay unbounded-wait through
+//! ic-cdk-management-canister: a lost reply there would leave an unknown snapshot or module.
 //!
 //! Experiment effects: `ReadStatus` is a bounded-wait `canister_status` through the mirror in
 //! `evidence`; `SetFaultPlan` / `ClearFaults` are bounded-wait calls of the target's
@@ -86,18 +92,24 @@ async fn perform_uncapped(effect: &Effect) -> Outcome {
             Ok(controllers) => Outcome::Controllers { controllers },
             Err(o) => o,
         },
-        Effect::StopCanister { canister } => done(
-            mgmt::stop_canister(&mgmt::StopCanisterArgs {
-                canister_id: *canister,
-            })
-            .await,
-        ),
-        Effect::StartCanister { canister } => done(
-            mgmt::start_canister(&mgmt::StartCanisterArgs {
-                canister_id: *canister,
-            })
-            .await,
-        ),
+        Effect::StopCanister { canister } => {
+            mgmt_bounded(
+                "stop_canister",
+                mgmt::CanisterIdRecord {
+                    canister_id: *canister,
+                },
+            )
+            .await
+        }
+        Effect::StartCanister { canister } => {
+            mgmt_bounded(
+                "start_canister",
+                mgmt::CanisterIdRecord {
+                    canister_id: *canister,
+                },
+            )
+            .await
+        }
         Effect::UninstallCode { canister } => done(
             mgmt::uninstall_code(&mgmt::UninstallCodeArgs {
                 canister_id: *canister,
@@ -128,25 +140,34 @@ async fn perform_uncapped(effect: &Effect) -> Outcome {
                 Err(e) => mgmt_failure(e),
             }
         }
-        Effect::LoadSnapshot { canister, snapshot } => done(
-            mgmt::load_canister_snapshot(&mgmt::LoadCanisterSnapshotArgs {
-                canister_id: *canister,
-                snapshot_id: snapshot.0.clone(),
-            })
-            .await,
-        ),
+        Effect::LoadSnapshot { canister, snapshot } => {
+            mgmt_bounded(
+                "load_canister_snapshot",
+                LoadSnapshotArgs {
+                    canister_id: *canister,
+                    snapshot_id: snapshot.0.clone(),
+                    sender_canister_version: Some(ic_cdk::api::canister_version()),
+                },
+            )
+            .await
+        }
+        Effect::DeleteSnapshot { canister, snapshot } => delete_snapshot(*canister, snapshot).await,
         Effect::Probe { canister, method } => probe(*canister, method).await,
         Effect::ListSnapshots { canister } => match evidence::list_snapshots(*canister).await {
             Ok(snapshots) => Outcome::Snapshots { snapshots },
             Err(o) => o,
         },
-        Effect::UpdateSettings { canister, change } => done(
-            mgmt::update_settings(&mgmt::UpdateSettingsArgs {
-                canister_id: *canister,
-                settings: settings_of(change),
-            })
-            .await,
-        ),
+        Effect::UpdateSettings { canister, change } => {
+            mgmt_bounded(
+                "update_settings",
+                UpdateSettingsArgs {
+                    canister_id: *canister,
+                    settings: settings_of(change),
+                    sender_canister_version: Some(ic_cdk::api::canister_version()),
+                },
+            )
+            .await
+        }
         Effect::CollectEvidence { canister } => Outcome::Evidence {
             evidence: Box::new(evidence::collect(*canister).await),
         },
@@ -169,6 +190,52 @@ async fn perform_uncapped(effect: &Effect) -> Outcome {
             Some(probe) => lab_calls::access_probe(probe, *target, methods).await,
             None => lab_calls::no_probe(),
         },
+    }
+}
+
+/// The full `update_settings` argument (ic-cdk-management-canister exports only a reduced
+/// one for its unbounded-wait wrapper).
+#[derive(CandidType)]
+struct UpdateSettingsArgs {
+    canister_id: Principal,
+    settings: mgmt::CanisterSettings,
+    sender_canister_version: Option<u64>,
+}
+
+/// The full `load_canister_snapshot` argument (likewise).
+#[derive(CandidType)]
+struct LoadSnapshotArgs {
+    canister_id: Principal,
+    /// `blob` on the wire (Candid's `blob` is `vec nat8`).
+    snapshot_id: Vec<u8>,
+    sender_canister_version: Option<u64>,
+}
+
+/// A bounded-wait management call whose reply carries nothing (`()`).
+async fn mgmt_bounded<A: CandidType>(method: &str, arg: A) -> Outcome {
+    match Call::bounded_wait(Principal::management_canister(), method)
+        .with_arg(arg)
+        .await
+    {
+        Ok(_) => Outcome::Done,
+        Err(e) => call_failure(e),
+    }
+}
+
+/// `delete_canister_snapshot`, idempotent: when the IC refuses it, the snapshot list decides
+/// (a snapshot already gone, say deleted by an attempt whose reply was lost, is deleted).
+async fn delete_snapshot(canister: Principal, snapshot: &SnapshotId) -> Outcome {
+    let arg = mgmt::DeleteCanisterSnapshotArgs {
+        canister_id: canister,
+        snapshot_id: snapshot.0.clone(),
+    };
+    let refused = match mgmt_bounded("delete_canister_snapshot", arg).await {
+        Outcome::Done => return Outcome::Done,
+        refused => refused,
+    };
+    match evidence::list_snapshots(canister).await {
+        Ok(list) if !list.iter().any(|s| &s.id == snapshot) => Outcome::Done,
+        _ => refused,
     }
 }
 

@@ -149,6 +149,9 @@ pub fn describe_effect(e: &Effect) -> String {
         Effect::LoadSnapshot { canister, snapshot } => {
             format!("load_canister_snapshot {canister} {snapshot}")
         }
+        Effect::DeleteSnapshot { canister, snapshot } => {
+            format!("delete_canister_snapshot {canister} {snapshot}")
+        }
         Effect::WaitUntil { until } => format!("wait until {} ns", until.0),
         Effect::UpdateSettings { canister, change } => format!(
             "update_settings {canister} ({})",

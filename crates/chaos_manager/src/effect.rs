@@ -132,6 +132,15 @@ pub enum Effect {
         #[n(1)]
         methods: Vec<String>,
     },
+    /// `delete_canister_snapshot`; answers [`Outcome::Done`]. Deleting a snapshot that is
+    /// already gone is rejected by the IC: the core treats the step's failure like any other.
+    #[n(17)]
+    DeleteSnapshot {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+        #[n(1)]
+        snapshot: SnapshotId,
+    },
 }
 
 impl Effect {
@@ -142,6 +151,7 @@ impl Effect {
             Effect::StartCanister { .. } => "start_canister",
             Effect::TakeSnapshot { .. } => "take_canister_snapshot",
             Effect::LoadSnapshot { .. } => "load_canister_snapshot",
+            Effect::DeleteSnapshot { .. } => "delete_canister_snapshot",
             Effect::UninstallCode { .. } => "uninstall_code",
             Effect::InstallBrokenModule { .. } => "install_code(broken module)",
             Effect::Probe { .. } => "probe",
@@ -165,6 +175,7 @@ impl Effect {
             | Effect::StartCanister { canister }
             | Effect::TakeSnapshot { canister, .. }
             | Effect::LoadSnapshot { canister, .. }
+            | Effect::DeleteSnapshot { canister, .. }
             | Effect::UninstallCode { canister }
             | Effect::InstallBrokenModule { canister }
             | Effect::Probe { canister, .. }

@@ -320,7 +320,7 @@ fn data_corruption_snapshots_first_measures_detection_and_loads_the_snapshot_bac
     let pos = |name: &str| n.iter().position(|a| *a == name).unwrap();
     assert!(pos("stop_canister") < pos("take_canister_snapshot"));
     assert!(pos("take_canister_snapshot") < pos("set_fault_plan"));
-    let tail: Vec<&str> = n.iter().rev().take(6).rev().copied().collect();
+    let tail: Vec<&str> = n.iter().rev().take(7).rev().copied().collect();
     assert_eq!(
         tail,
         [
@@ -328,10 +328,13 @@ fn data_corruption_snapshots_first_measures_detection_and_loads_the_snapshot_bac
             "stop_canister",
             "load_canister_snapshot",
             "start_canister",
+            "delete_canister_snapshot",
             "probe_via",
             "read_status"
         ]
     );
+    // The restore point was given back once loaded.
+    assert!(h.sim.canisters[&principal(VAULT)].snapshots.is_empty());
     let snapshot = actions.iter().find_map(|a| match a {
         Action::LoadSnapshot { snapshot, .. } => Some(snapshot.clone()),
         _ => None,

@@ -619,6 +619,14 @@ impl SimCanister {
         Ok(())
     }
 
+    /// `delete_canister_snapshot`: controllers only; an unknown id is rejected.
+    pub fn delete_snapshot(&mut self, caller: &Principal, id: &SnapshotId) -> CallResult<()> {
+        self.require_controller(caller)?;
+        let i = self.snapshot_index(id)?;
+        self.snapshots.remove(i);
+        Ok(())
+    }
+
     fn snapshot_index(&self, id: &SnapshotId) -> CallResult<usize> {
         self.snapshots.iter().position(|s| &s.id == id).map_or_else(
             || {

@@ -47,6 +47,15 @@ pub fn perform(
             .take_snapshot(suite, replace.as_ref(), now)
             .map(|(id, taken_at)| Outcome::SnapshotTaken { id, taken_at }),
         Effect::LoadSnapshot { snapshot, .. } => c.load_snapshot(suite, snapshot).map(done),
+        // As in chaos_system: a refused delete is checked against the list, and a snapshot
+        // already gone (an earlier attempt whose reply was lost) counts as deleted.
+        Effect::DeleteSnapshot { snapshot, .. } => match c.delete_snapshot(suite, snapshot) {
+            Ok(()) => Ok(Outcome::Done),
+            Err(e) => match c.list_snapshots(suite) {
+                Ok(list) if !list.iter().any(|(id, _)| id == snapshot) => Ok(Outcome::Done),
+                _ => Err(e),
+            },
+        },
         Effect::Probe { method, .. } => c.probe(method).map(|probe| Outcome::Probed { probe }),
         Effect::WaitUntil { .. } => Ok(Outcome::Done),
         Effect::UpdateSettings { change, .. } => c.update_settings(suite, change).map(done),

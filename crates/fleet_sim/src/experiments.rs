@@ -62,6 +62,8 @@ pub struct Baseline {
     pub settings: Settings,
     pub module: Module,
     pub invariants_held: bool,
+    /// How many snapshots it holds: a restore point taken is given back.
+    pub snapshots: usize,
 }
 
 impl Sim {
@@ -313,6 +315,7 @@ impl Sim {
             settings: c.settings().clone(),
             module: c.module(),
             invariants_held: c.vault_invariants().is_ok(),
+            snapshots: c.snapshots().len(),
         })
     }
 

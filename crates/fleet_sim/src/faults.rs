@@ -2,10 +2,11 @@
 //! and probes of it). Every decision draws from the simulator's seeded generator.
 //!
 //! Semantics follow the IC: a `SysTransient` reject means the call was not delivered, so the
-//! effect did not happen; `SysUnknown` is only possible on bounded-wait calls (the probe,
-//! `canister_info`, and the evidence reads `canister_status` and `list_canister_snapshots`, all
-//! read-only), so it too leaves the canister unchanged. Lifecycle calls
-//! are unbounded-wait in the canister shell and never see `SysUnknown`.
+//! effect did not happen; `SysUnknown` is only possible on bounded-wait calls ([`is_bounded_wait`],
+//! the same calls chaos_system makes bounded-wait), and the callee may or may not have acted
+//! ([`acts_before_unknown`] decides, from the run's generator). `take_canister_snapshot`,
+//! `uninstall_code` and `install_code` are unbounded-wait in the canister shell and never see
+//! `SysUnknown`.
 
 use crate::rng::SimRng;
 use chaos_manager::effect::{CallFailure, Effect, RejectCode};
@@ -88,7 +89,29 @@ pub fn is_bounded_wait(effect: &Effect) -> bool {
             | Effect::ClearFaults { .. }
             | Effect::ProbeVia { .. }
             | Effect::AccessProbe { .. }
+            | Effect::ListSnapshots { .. }
+            | Effect::StopCanister { .. }
+            | Effect::StartCanister { .. }
+            | Effect::UpdateSettings { .. }
+            | Effect::LoadSnapshot { .. }
+            | Effect::DeleteSnapshot { .. }
     )
+}
+
+/// Whether a call that ends in `SysUnknown` acted first: only calls that change something can
+/// have, and then half of them did (the caller cannot tell which half).
+pub fn acts_before_unknown(effect: &Effect, rng: &mut SimRng) -> bool {
+    let changes = matches!(
+        effect,
+        Effect::SetFaultPlan { .. }
+            | Effect::ClearFaults { .. }
+            | Effect::StopCanister { .. }
+            | Effect::StartCanister { .. }
+            | Effect::UpdateSettings { .. }
+            | Effect::LoadSnapshot { .. }
+            | Effect::DeleteSnapshot { .. }
+    );
+    changes && rng.chance(0.5)
 }
 
 #[cfg(test)]

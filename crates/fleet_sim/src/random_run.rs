@@ -49,6 +49,8 @@ pub struct RunSummary {
     pub reopens: u64,
     pub lost_replies: u64,
     pub faults_injected: u64,
+    /// Injected `SysUnknown` rejects whose call had acted (the caller could not tell).
+    pub unknown_but_acted: u64,
     pub events: u64,
     /// Snapshots on targets that the suite's state does not reference (leaked by lost replies).
     pub orphan_snapshots: u64,
@@ -355,6 +357,7 @@ fn tally(sim: &Sim, s: &mut RunSummary, stormy: bool) -> Result<(), Violation> {
     s.reopens = stats.reopens;
     s.lost_replies = stats.lost_replies;
     s.faults_injected = stats.faults_injected;
+    s.unknown_but_acted = stats.unknown_but_acted;
     s.events = sim.journal().log().len();
     s.scans = stats.scans;
     s.hardenings_finished = stats.hardenings_finished;

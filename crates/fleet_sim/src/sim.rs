@@ -9,7 +9,7 @@ use crate::agenda::Agenda;
 use crate::app::VaultOp;
 use crate::canister::{SimCanister, StatusVisibility};
 use crate::effects;
-use crate::faults::FaultKnobs;
+use crate::faults::{self, FaultKnobs};
 use crate::invariants::Violation;
 use crate::rng::SimRng;
 use candid::Principal;
@@ -82,6 +82,8 @@ pub struct SimStats {
     pub steps: u64,
     pub effects_performed: u64,
     pub faults_injected: u64,
+    /// Bounded-wait calls that ended in `SysUnknown` after they had acted.
+    pub unknown_but_acted: u64,
     pub user_ops_applied: u64,
     pub user_ops_refused: u64,
     pub user_ops_rejected: u64,
@@ -557,6 +559,13 @@ impl Sim {
                 .and_then(|k| k.roll(effect, &mut self.rng));
             if let Some(failure) = fault {
                 self.stats.faults_injected += 1;
+                if failure.code == RejectCode::SysUnknown
+                    && faults::acts_before_unknown(effect, &mut self.rng)
+                {
+                    // The reply is lost, not the call: what it did stays done.
+                    self.stats.unknown_but_acted += 1;
+                    let _ = self.apply_effect(effect);
+                }
                 return Outcome::Failed { failure };
             }
         }

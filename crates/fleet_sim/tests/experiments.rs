@@ -159,6 +159,7 @@ fn assert_restored(sim: &Sim, id: ExperimentId) {
             settings: c.settings().clone(),
             module: c.module(),
             invariants_held: c.vault_invariants().is_ok(),
+            snapshots: c.snapshots().len(),
         };
         assert_eq!(now, before, "{canister} not restored by {id}");
         assert_eq!(c.hook_plan(), None, "{canister} keeps a hook plan");
@@ -566,10 +567,14 @@ fn experiment_data_corruption() {
         .detection_time()
         .expect("the invariant check noticed");
     assert!(detected <= DurationNs::from_secs(15), "{detected:?}");
-    // The restore point came first; the rollback loaded it.
+    // The restore point came first; the rollback loaded it, restarted the vault and gave the
+    // snapshot back (a canister holds at most 10).
     let steps = succeeded(&w.sim, id);
     assert!(at(&steps, "take_canister_snapshot") < at(&steps, "set_fault_plan"));
     assert!(at(&steps, "set_fault_plan") < at(&steps, "load_canister_snapshot"));
+    assert!(at(&steps, "load_canister_snapshot") < at(&steps, "delete_canister_snapshot"));
+    let c = w.sim.canister(vault).unwrap();
+    assert!(!c.snapshots().iter().any(|s| s.id == snapshot));
     // After: the restore point is loaded, the invariants hold, the data is the old data.
     assert_restored(&w.sim, id);
     let reading = w.sim.probe_read(vault, INVARIANT_METHOD).unwrap();
@@ -580,6 +585,91 @@ fn experiment_data_corruption() {
     // at once, falling to 500 at the end of the 60 s window.
     let f = 1000 - 500 * detected.0 / DurationNs::from_secs(60).0;
     assert_eq!(u64::from(assert_score(&r)), (30 * 1000 + 20 * f) / 1000);
+    self_check(&mut w.sim);
+}
+
+/// A data corruption gives its restore point back: one vault takes any number of them in a row
+/// (a canister holds at most 10 snapshots; without the delete the 11th run would fail).
+#[test]
+fn data_corruption_runs_again_and_again_without_filling_the_snapshot_slots() {
+    let mut w = patient_world(SEED);
+    let vault = w.vault;
+    let held = w.sim.canister(vault).unwrap().snapshots().len();
+    for run in 0..11 {
+        let fault = FaultSpec::DataCorruption {
+            target: vault,
+            intensity: 100,
+        };
+        let probes = vec![probe(
+            "vault-invariants",
+            vault,
+            INVARIANT_METHOD,
+            Tolerance::InvariantHolds,
+        )];
+        let id = w
+            .sim
+            .start_experiment(operator(), spec(fault, probes))
+            .unwrap_or_else(|e| panic!("run {run}: {e:?}"));
+        w.sim.run_until_idle();
+        let r = finished(&w.sim, id);
+        assert_eq!(r.verdict, Verdict::Completed, "run {run}: {r:?}");
+        assert_restored(&w.sim, id);
+        assert_eq!(w.sim.canister(vault).unwrap().snapshots().len(), held);
+    }
+    self_check(&mut w.sim);
+}
+
+/// When loading the restore point is given up, the snapshot is what a person restores from:
+/// it is kept, the run is flagged, and nothing deletes it.
+#[test]
+fn a_restore_point_whose_load_was_given_up_is_kept_for_a_person() {
+    let mut w = patient_world(SEED);
+    let vault = w.vault;
+    let fault = FaultSpec::DataCorruption {
+        target: vault,
+        intensity: 100,
+    };
+    let probes = vec![probe(
+        "vault-invariants",
+        vault,
+        INVARIANT_METHOD,
+        Tolerance::InvariantHolds,
+    )];
+    let id = w
+        .sim
+        .start_experiment(operator(), spec(fault, probes))
+        .unwrap();
+    run_until(&mut w.sim, "the corruption", |s| {
+        s.canister(vault).unwrap().hook_plan().is_some()
+    });
+    // More refusals than the backoff's attempts (6 by default).
+    for _ in 0..10 {
+        w.sim
+            .fail_next(vault, "load_canister_snapshot", RejectCode::CanisterError);
+    }
+    w.sim.run_until_idle();
+    let e = w.sim.experiment(id);
+    let r = e.report().expect("finished").clone();
+    assert_eq!(r.verdict, Verdict::Failed, "{r:?}");
+    assert!(r.needs_attention);
+    assert!(
+        r.rollback_failures
+            .iter()
+            .any(|f| f.contains("load_canister_snapshot")),
+        "{:?}",
+        r.rollback_failures
+    );
+    let snapshot = e.snapshots.get(&vault).cloned().expect("a restore point");
+    assert!(
+        !e.steps
+            .iter()
+            .any(|s| s.action.name() == "delete_canister_snapshot"),
+        "a restore point that was never loaded back is not deleted"
+    );
+    let c = w.sim.canister(vault).unwrap();
+    assert!(c.snapshots().iter().any(|s| s.id == snapshot));
+    // The start after the failed load was still attempted: the vault serves again.
+    assert_eq!(c.status(), CanisterStatus::Running);
     self_check(&mut w.sim);
 }
 

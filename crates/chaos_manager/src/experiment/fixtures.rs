@@ -279,6 +279,9 @@ impl SimFleet {
                     return Observation::failed(RejectCode::DestinationInvalid, "no such snapshot")
                 }
             },
+            Action::DeleteSnapshot { snapshot, .. } => {
+                c.snapshots.remove(snapshot);
+            }
             Action::SetFaultPlan { plan, .. } => {
                 c.corrupted |= plan.faults.iter().any(HookFault::corrupts_state);
                 c.plan = plan.faults.clone();

@@ -15,6 +15,9 @@ pub fn effect_of(action: &Action) -> Effect {
         Action::StartCanister { canister } => Effect::StartCanister { canister },
         Action::TakeSnapshot { canister, replace } => Effect::TakeSnapshot { canister, replace },
         Action::LoadSnapshot { canister, snapshot } => Effect::LoadSnapshot { canister, snapshot },
+        Action::DeleteSnapshot { canister, snapshot } => {
+            Effect::DeleteSnapshot { canister, snapshot }
+        }
         Action::SetFaultPlan { canister, plan } => Effect::SetFaultPlan { canister, plan },
         Action::ClearFaults { canister } => Effect::ClearFaults { canister },
         Action::ProbeVia { target, method } => Effect::ProbeVia { target, method },
@@ -67,6 +70,10 @@ mod tests {
                 replace: None,
             },
             Action::LoadSnapshot {
+                canister: c,
+                snapshot: SnapshotId(vec![1]),
+            },
+            Action::DeleteSnapshot {
                 canister: c,
                 snapshot: SnapshotId(vec![1]),
             },

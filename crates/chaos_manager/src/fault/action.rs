@@ -89,6 +89,15 @@ pub enum Action {
         #[n(0)]
         until: TimestampNs,
     },
+    /// `delete_canister_snapshot`: the restore point, once it has been loaded back (a canister
+    /// holds at most 10 snapshots, so every run that takes one gives it back).
+    #[n(11)]
+    DeleteSnapshot {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+        #[n(1)]
+        snapshot: SnapshotId,
+    },
 }
 
 impl Action {
@@ -100,6 +109,7 @@ impl Action {
             Action::StartCanister { .. } => "start_canister",
             Action::TakeSnapshot { .. } => "take_canister_snapshot",
             Action::LoadSnapshot { .. } => "load_canister_snapshot",
+            Action::DeleteSnapshot { .. } => "delete_canister_snapshot",
             Action::SetFaultPlan { .. } => "set_fault_plan",
             Action::ClearFaults { .. } => "clear_faults",
             Action::ProbeVia { .. } => "probe_via",
@@ -117,6 +127,7 @@ impl Action {
             | Action::StartCanister { canister }
             | Action::TakeSnapshot { canister, .. }
             | Action::LoadSnapshot { canister, .. }
+            | Action::DeleteSnapshot { canister, .. }
             | Action::SetFaultPlan { canister, .. }
             | Action::ClearFaults { canister } => Some(*canister),
             Action::ProbeVia { target, .. } | Action::AccessProbe { target, .. } => Some(*target),

@@ -73,6 +73,12 @@ pub enum FaultStep {
         #[cbor(n(0), with = "crate::cbor::principal")]
         canister: Principal,
     },
+    /// Gives the restore point back once it is no longer needed (loaded, or never used).
+    #[n(9)]
+    DeleteRestorePoint {
+        #[cbor(n(0), with = "crate::cbor::principal")]
+        canister: Principal,
+    },
 }
 
 impl FaultStep {
@@ -85,7 +91,8 @@ impl FaultStep {
             | FaultStep::SetPlan { canister, .. }
             | FaultStep::ClearPlan { canister }
             | FaultStep::RestoreSettings { canister, .. }
-            | FaultStep::LoadRestorePoint { canister } => *canister,
+            | FaultStep::LoadRestorePoint { canister }
+            | FaultStep::DeleteRestorePoint { canister } => *canister,
             FaultStep::ProbeAccess { target, .. } => *target,
         }
     }
@@ -421,6 +428,12 @@ pub fn resolve(step: &FaultStep, ctx: &ResolveContext) -> Result<Action, String>
                 })?,
             }
         }
+        FaultStep::DeleteRestorePoint { canister } => Action::DeleteSnapshot {
+            canister: *canister,
+            snapshot: ctx.snapshots.get(canister).cloned().ok_or_else(|| {
+                format!("no restore-point snapshot of {canister} is recorded")
+            })?,
+        },
     })
 }
 
@@ -452,6 +465,9 @@ pub struct Owed {
     pub restore_settings: BTreeMap<Principal, SettingsChange>,
     pub load_restore_point: BTreeSet<Principal>,
     pub restart: BTreeSet<Principal>,
+    /// Restore points taken (owed back to the target's 10 snapshot slots once they are loaded
+    /// or no longer needed; kept when their load was given up: a person needs them).
+    pub delete_restore_point: BTreeSet<Principal>,
 }
 
 impl Owed {
@@ -460,6 +476,7 @@ impl Owed {
             && self.restore_settings.is_empty()
             && self.load_restore_point.is_empty()
             && self.restart.is_empty()
+            && self.delete_restore_point.is_empty()
     }
 
     pub fn on_issued(&mut self, step: &FaultStep, originals: &BTreeMap<Principal, TargetStatus>) {
@@ -486,6 +503,12 @@ impl Owed {
 
     pub fn on_succeeded(&mut self, step: &FaultStep) {
         match step {
+            FaultStep::Snapshot { canister } => {
+                self.delete_restore_point.insert(*canister);
+            }
+            FaultStep::DeleteRestorePoint { canister } => {
+                self.delete_restore_point.remove(canister);
+            }
             FaultStep::Start { canister } => {
                 self.restart.remove(canister);
             }
@@ -502,9 +525,15 @@ impl Owed {
         }
     }
 
+    /// A restore point whose load was given up is kept: it is what a person restores from.
+    pub fn keep_restore_point(&mut self, canister: &Principal) {
+        self.delete_restore_point.remove(canister);
+    }
+
     /// The rollback, in order: clear hook plans (the target behaves again), restore settings
     /// (unfreeze, unsqueeze), load restore points (stop, load, start: the start is attempted
-    /// even when the load fails), then restart what was stopped.
+    /// even when the load fails; then the snapshot is deleted), then restart what was stopped
+    /// and delete restore points that were taken but never needed.
     pub fn rollback_steps(&self) -> Vec<FaultStep> {
         let mut steps: Vec<FaultStep> = self
             .clear_plan
@@ -523,12 +552,21 @@ impl Owed {
             steps.push(FaultStep::Stop { canister: *c });
             steps.push(FaultStep::LoadRestorePoint { canister: *c });
             steps.push(FaultStep::Start { canister: *c });
+            if self.delete_restore_point.contains(c) {
+                steps.push(FaultStep::DeleteRestorePoint { canister: *c });
+            }
         }
         steps.extend(
             self.restart
                 .iter()
                 .filter(|c| !self.load_restore_point.contains(c))
                 .map(|c| FaultStep::Start { canister: *c }),
+        );
+        steps.extend(
+            self.delete_restore_point
+                .iter()
+                .filter(|c| !self.load_restore_point.contains(c))
+                .map(|c| FaultStep::DeleteRestorePoint { canister: *c }),
         );
         steps
     }

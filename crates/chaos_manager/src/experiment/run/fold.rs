@@ -204,6 +204,9 @@ impl Experiment {
                 self.retry = None;
                 self.rollback_failures
                     .push(format!("{detail} (given up after {attempts} attempts)"));
+                if let FaultStep::LoadRestorePoint { canister } = step {
+                    self.keep_restore_point(*canister);
+                }
                 true
             }
         }
@@ -339,6 +342,17 @@ impl Experiment {
         self.abort.is_some()
             && (self.phase < Phase::Rollback
                 || (self.phase == Phase::Verify && !self.rolled_back && !self.owed.is_empty()))
+    }
+
+    /// A restore point whose load was given up stays on the target (a person restores from
+    /// it): its deletion is dropped from what is owed and from the rest of the rollback.
+    fn keep_restore_point(&mut self, canister: Principal) {
+        self.owed.keep_restore_point(&canister);
+        let keep = |p: &Planned| {
+            !matches!(p, Planned::Fault(FaultStep::DeleteRestorePoint { canister: c }) if *c == canister)
+        };
+        let rest: Vec<Planned> = self.queue.split_off(self.cursor + 1);
+        self.queue.extend(rest.into_iter().filter(keep));
     }
 
     pub fn on_finished(&mut self, report: ExperimentReport) {

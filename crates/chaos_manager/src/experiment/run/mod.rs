@@ -370,5 +370,6 @@ fn step_name(step: &FaultStep) -> &'static str {
         FaultStep::ClearPlan { .. } => "clear_faults",
         FaultStep::RestoreSettings { .. } => "restore_settings",
         FaultStep::LoadRestorePoint { .. } => "load_canister_snapshot",
+        FaultStep::DeleteRestorePoint { .. } => "delete_canister_snapshot",
     }
 }
