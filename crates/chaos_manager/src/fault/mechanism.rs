@@ -428,12 +428,14 @@ pub fn resolve(step: &FaultStep, ctx: &ResolveContext) -> Result<Action, String>
                 })?,
             }
         }
-        FaultStep::DeleteRestorePoint { canister } => Action::DeleteSnapshot {
-            canister: *canister,
-            snapshot: ctx.snapshots.get(canister).cloned().ok_or_else(|| {
-                format!("no restore-point snapshot of {canister} is recorded")
-            })?,
-        },
+        FaultStep::DeleteRestorePoint { canister } => {
+            Action::DeleteSnapshot {
+                canister: *canister,
+                snapshot: ctx.snapshots.get(canister).cloned().ok_or_else(|| {
+                    format!("no restore-point snapshot of {canister} is recorded")
+                })?,
+            }
+        }
     })
 }
 

@@ -348,9 +348,7 @@ impl Experiment {
     /// it): its deletion is dropped from what is owed and from the rest of the rollback.
     fn keep_restore_point(&mut self, canister: Principal) {
         self.owed.keep_restore_point(&canister);
-        let keep = |p: &Planned| {
-            !matches!(p, Planned::Fault(FaultStep::DeleteRestorePoint { canister: c }) if *c == canister)
-        };
+        let keep = |p: &Planned| !matches!(p, Planned::Fault(FaultStep::DeleteRestorePoint { canister: c }) if *c == canister);
         let rest: Vec<Planned> = self.queue.split_off(self.cursor + 1);
         self.queue.extend(rest.into_iter().filter(keep));
     }
