@@ -1,5 +1,7 @@
-//! The PocketIC suite (custom harness). Without a server binary it runs nothing and says so
-//! loudly: its closing line counts every scenario as skipped, never as passed.
+//! The PocketIC suite (custom harness). Without a server binary (`POCKET_IC_BIN` unset and none
+//! in the pocket-ic crate's cache) it runs nothing and says so loudly: its closing line counts
+//! every scenario as skipped, never as passed. A server that is there but unusable (does not
+//! run, `--version` fails, or a version the pocket-ic crate refuses) is a failure: exit 1.
 //!
 //! Each scenario has a native twin in `crates/fleet_sim/tests/` built on the same fixtures.
 //! The chaos-experiment scenarios live in `pocketic/experiments.rs` (fixtures in
@@ -162,12 +164,15 @@ impl Args {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        Args::parse();
-    }
+    // `--list` (handled here, and exiting) needs no server.
+    let args = Args::parse();
+    let selected = SCENARIOS
+        .iter()
+        .filter(|(name, _)| args.selects(name))
+        .count();
     let server = match server_binary() {
         Ok(s) => s,
-        Err(why) => {
+        Err(NoServer::Absent(why)) => {
             eprintln!();
             eprintln!("################################################################");
             eprintln!("##  POCKET-IC SUITE SKIPPED: {why}");
@@ -177,8 +182,26 @@ fn main() {
             println!("pocketic: 0 passed, 0 failed, {} skipped", SCENARIOS.len());
             return;
         }
+        Err(NoServer::Unusable(why)) => {
+            // A server was asked for (POCKET_IC_BIN, or one in the pocket-ic crate's cache)
+            // and cannot be used: every selected scenario fails, nothing is skipped quietly.
+            eprintln!();
+            eprintln!("################################################################");
+            eprintln!("##  POCKET-IC SUITE FAILED: {why}");
+            eprintln!("##  It needs a pocket-ic server >=16.0.0, <17 in POCKET_IC_BIN, or at");
+            eprintln!(
+                "##  {} when POCKET_IC_BIN is unset.",
+                cached_server_path().display()
+            );
+            eprintln!("##  It is skipped only when there is neither.");
+            eprintln!("################################################################");
+            println!(
+                "pocketic: 0 passed, {selected} failed, {} skipped",
+                SCENARIOS.len() - selected
+            );
+            std::process::exit(1);
+        }
     };
-    let args = Args::parse();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for (name, run) in SCENARIOS {
         if !args.selects(name) {
