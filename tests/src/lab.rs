@@ -16,7 +16,7 @@ use chaos_api::{
     Phases, ProbeDef, RollbackStrategy, SafetyLimits, TargetSpec, Tolerance,
 };
 use pocket_ic::common::rest::RawEffectivePrincipal;
-use pocket_ic::RejectResponse;
+use pocket_ic::{ErrorCode, RejectResponse};
 use serde_bytes::ByteBuf;
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -276,22 +276,59 @@ impl Lab {
 
     // --------------------------------------------------------- management canister
 
-    /// `canister_status` as the admin (a controller of every canister of the lab).
+    /// `canister_status` as the admin (a controller of every canister of the lab). Panics when
+    /// the IC refuses it, as it does for a frozen canister: use [`Lab::assert_frozen`] while a
+    /// freeze is in force.
     pub fn canister_view(&self, canister: Principal) -> CanisterView {
-        let bytes = self
-            .pic
-            .update_call_with_effective_principal(
-                Principal::management_canister(),
-                RawEffectivePrincipal::CanisterId(canister.as_slice().to_vec()),
-                admin(),
-                "canister_status",
-                encode_one(CanisterIdRecord {
-                    canister_id: canister,
-                })
-                .unwrap(),
-            )
-            .unwrap_or_else(|e| panic!("canister_status of {canister}: {e}"));
-        decode_one(&bytes).unwrap_or_else(|e| panic!("canister_status of {canister}: {e}"))
+        self.try_canister_view(canister)
+            .unwrap_or_else(|e| panic!("canister_status of {canister}: {e}"))
+    }
+
+    /// `canister_status` as the admin, by ingress; the IC's reject when it refuses the message.
+    /// The induction cost of an ingress message to the management canister is charged to the
+    /// effective canister (here `canister`), so a frozen canister's status cannot be read this
+    /// way: the message is refused with `CanisterOutOfCycles` (IC0207).
+    pub fn try_canister_view(&self, canister: Principal) -> Result<CanisterView, RejectResponse> {
+        let bytes = self.pic.update_call_with_effective_principal(
+            Principal::management_canister(),
+            RawEffectivePrincipal::CanisterId(canister.as_slice().to_vec()),
+            admin(),
+            "canister_status",
+            encode_one(CanisterIdRecord {
+                canister_id: canister,
+            })
+            .unwrap(),
+        )?;
+        Ok(decode_one(&bytes).unwrap_or_else(|e| panic!("canister_status of {canister}: {e}")))
+    }
+
+    /// `canister` (a demo_vault) is frozen: its balance no longer covers
+    /// `freezing_threshold_secs` of idle burn. A frozen canister cannot pay the induction of an
+    /// ingress message, so both a user's deposit and its controller's `canister_status` are
+    /// refused with `CanisterOutOfCycles` (IC0207); a canister that is only stopped would
+    /// answer `CanisterStopped`. Should a replica still answer the status (the induction cost
+    /// of some small management messages is not charged up front), it must show the fault's
+    /// threshold and a running canister.
+    pub fn assert_frozen(&self, canister: Principal, freezing_threshold_secs: u64) {
+        let err = self
+            .try_deposit_to(canister, fleet_sim::fixtures::user(2), 1)
+            .expect_err("a frozen canister refuses a deposit");
+        assert_eq!(
+            err.error_code,
+            ErrorCode::CanisterOutOfCycles,
+            "deposit to {canister}: {err}"
+        );
+        match self.try_canister_view(canister) {
+            Err(err) => assert_eq!(
+                err.error_code,
+                ErrorCode::CanisterOutOfCycles,
+                "canister_status of {canister}: {err}"
+            ),
+            Ok(view) => {
+                assert_eq!(view.freezing_threshold_secs(), freezing_threshold_secs);
+                assert_eq!(view.status, RunStatus::Running, "frozen, not stopped");
+            }
+        }
     }
 
     // ----------------------------------------------------------------- the hooks
@@ -330,8 +367,18 @@ impl Lab {
     /// A deposit as `user` makes it; the IC's reject when a fault (or a stopped or frozen
     /// vault) refuses it.
     pub fn try_deposit(&self, user: Principal, amount: u64) -> Result<(), RejectResponse> {
+        self.try_deposit_to(self.vault, user, amount)
+    }
+
+    /// [`Lab::try_deposit`] to another demo_vault (one of [`Lab::add_vault`]).
+    pub fn try_deposit_to(
+        &self,
+        vault: Principal,
+        user: Principal,
+        amount: u64,
+    ) -> Result<(), RejectResponse> {
         let bytes = self.call(
-            self.vault,
+            vault,
             user,
             "deposit",
             crate::AmountArgs {

@@ -167,12 +167,21 @@ pub fn resource_exhaustion_freeze(server: PathBuf) {
         },
     };
     let e = lab.start_experiment(spec(fault, vec![vault_answers(lab.vault)]));
-    lab.drive_until_injected(e.id);
 
-    // During: the settings say so, and the frozen vault refuses every message at induction.
-    let view = lab.canister_view(lab.vault);
-    assert_eq!(view.freezing_threshold_secs(), threshold);
-    assert_eq!(view.status, RunStatus::Running, "frozen, not stopped");
+    // During: the frozen vault refuses every ingress message at induction, its controller's
+    // `canister_status` too (a frozen canister cannot pay for it: IC0207, not a read of its
+    // settings), and the only injected step was the settings change (frozen, not stopped).
+    let injected = lab.drive_until_injected(e.id);
+    let inject: Vec<_> = injected
+        .steps
+        .iter()
+        .filter(|s| s.phase == ExperimentPhase::Inject && s.action != "wait")
+        .collect();
+    assert!(
+        matches!(&inject[..], [s] if s.action == "update_settings" && s.succeeded == Some(true)),
+        "{injected:#?}"
+    );
+    lab.assert_frozen(lab.vault, threshold);
     let err = lab.try_deposit(user(2), 10).unwrap_err();
     assert_eq!(err.error_code, IcErrorCode::CanisterOutOfCycles, "{err}");
     lab.let_consumer_refresh();
@@ -719,12 +728,10 @@ pub fn emergency_stop(server: PathBuf) {
     lab.drive_all_until(&ids, "three faults injected", |es| {
         es.iter().all(|e| e.injected_at_ns.is_some())
     });
-    // The three faults are in force.
+    // The three faults are in force (the frozen vault's status cannot be read by ingress while
+    // it is frozen: `assert_frozen` takes the IC's refusal as the proof).
     assert_eq!(lab.canister_view(lab.vault).status, RunStatus::Stopped);
-    assert_eq!(
-        lab.canister_view(frozen).freezing_threshold_secs(),
-        threshold
-    );
+    lab.assert_frozen(frozen, threshold);
     assert!(matches!(
         &lab.active_faults(slow)[..],
         [Fault::Delay { rounds: 10, .. }]
@@ -1187,10 +1194,7 @@ pub fn upgrade_mid_fault(server: PathBuf) {
     lab.stop_upgrade_start_chaos();
     assert_eq!(lab.lab_status().active, 2);
     assert_eq!(lab.canister_view(lab.vault).status, RunStatus::Stopped);
-    assert_eq!(
-        lab.canister_view(frozen).freezing_threshold_secs(),
-        threshold
-    );
+    lab.assert_frozen(frozen, threshold);
     let es = lab.drive_all_until(&ids, "both finished after the upgrade", |es| {
         es.iter().all(|e| is_terminal(e.status))
     });
