@@ -386,7 +386,13 @@ fn unauthorized_callers(server: PathBuf) {
             length: 10,
         },
     );
-    assert!(r.is_err());
+    assert_eq!(
+        r.unwrap_err().code,
+        ErrorCode::NotAuthorized {
+            required: chaos_api::Role::Auditor,
+            held: None
+        }
+    );
 }
 
 fn idempotent_start(server: PathBuf) {
