@@ -1020,9 +1020,12 @@ pub fn approval_gate_rejection_or_deadline(server: PathBuf) {
     assert_eq!(lab.canister_view(lab.vault).status, RunStatus::Running);
 }
 
-/// Unauthorized callers get typed errors and record nothing; the targets' hook control
-/// methods and chaos_probe refuse everyone but chaos_system (and controllers where the
-/// contract says so). Native twin: `experiment_unauthorized_callers_get_typed_errors`.
+/// Unauthorized callers get typed errors and record nothing: the anonymous principal, a
+/// stranger and an auditor cannot create, submit, schedule or cancel (the operator's schedule
+/// and draft stay as they were); nobody without the role presses the emergency stop or does
+/// an admin's work; the targets' hook control methods and chaos_probe refuse everyone but
+/// chaos_system (and controllers where the contract says so). Native twin:
+/// `experiment_unauthorized_callers_get_typed_errors`.
 pub fn unauthorized_callers(server: PathBuf) {
     let lab = Lab::new(server);
     let anonymous = Principal::anonymous();
@@ -1076,11 +1079,72 @@ pub fn unauthorized_callers(server: PathBuf) {
     assert_eq!(code(r), admin_only);
     let r: Result<LabStatus, Error> = lab.query(stranger(), "lab_status", ());
     assert_eq!(code(r), refused(Role::Auditor, None));
+    // submit_experiment, schedule_experiment and cancel_schedule are the operator's: the
+    // caller is checked before anything else, so an id that does not exist gets the same
+    // typed refusal (a typed `Err`, never a trap: `update` panics on a reject).
+    let refusals = [
+        (anonymous, ErrorCode::AnonymousCaller),
+        (stranger(), refused(Role::Operator, None)),
+        (auditor, refused(Role::Operator, Some(Role::Auditor))),
+    ];
+    let no_such_id = u64::MAX;
+    let schedule_args = || ScheduleExperimentArgs {
+        spec: own_spec(latency_on(lab.vault), lab.vault),
+        first_at_ns: lab.now_ns() + sec(3_600),
+        interval_ns: None,
+    };
+    let cancel = |caller: Principal, id: u64| -> Result<(), Error> {
+        lab.update(caller, "cancel_schedule", id)
+    };
+    for (caller, expected) in &refusals {
+        let r = lab.submit_experiment(*caller, no_such_id);
+        assert_eq!(&code(r), expected, "submit_experiment by {caller}");
+        let r: Result<u64, Error> = lab.update(*caller, "schedule_experiment", schedule_args());
+        assert_eq!(&code(r), expected, "schedule_experiment by {caller}");
+        assert_eq!(
+            &code(cancel(*caller, no_such_id)),
+            expected,
+            "cancel_schedule by {caller}"
+        );
+    }
+    let schedules = |lab: &Lab| -> Vec<Schedule> {
+        let r: Result<Vec<Schedule>, Error> = lab.query(
+            admin(),
+            "list_schedules",
+            Page {
+                start: 0,
+                length: 10,
+            },
+        );
+        r.expect("list_schedules")
+    };
     // Nothing was recorded by any of them.
     let status = lab.lab_status();
     assert_eq!(status.experiments, 0);
     assert!(status.halted.is_none());
     assert_eq!(status.chaos_probe, Some(lab.probe));
+    assert!(schedules(&lab).is_empty(), "{:#?}", schedules(&lab));
+    // The operator's schedule: nobody else can cancel it; it stays live until the operator
+    // does.
+    let r: Result<u64, Error> = lab.update(operator(), "schedule_experiment", schedule_args());
+    let sid = r.expect("the operator schedules");
+    for (caller, expected) in &refusals {
+        assert_eq!(
+            &code(cancel(*caller, sid)),
+            expected,
+            "cancel_schedule {sid} by {caller}"
+        );
+    }
+    let [live] = &schedules(&lab)[..] else {
+        panic!("one schedule: {:#?}", schedules(&lab))
+    };
+    assert_eq!(live.id, sid);
+    assert!(!live.cancelled && live.next_at_ns.is_some(), "{live:#?}");
+    cancel(operator(), sid).expect("the operator cancels its schedule");
+    let [gone] = &schedules(&lab)[..] else {
+        panic!("one schedule: {:#?}", schedules(&lab))
+    };
+    assert!(gone.cancelled && gone.next_at_ns.is_none(), "{gone:#?}");
 
     // The targets' hook control methods: only chaos_system sets plans, only controllers
     // configure, status refuses strangers.
@@ -1142,8 +1206,24 @@ pub fn unauthorized_callers(server: PathBuf) {
     let r: Result<ConsumerObservation, ConsumerError> = candid::decode_one(&bytes).unwrap();
     assert_eq!(r, Err(ConsumerError::NotAuthorized));
 
+    // The operator's draft: nobody else can submit it; it stays a draft that touched nothing.
+    let draft = lab
+        .create_experiment(operator(), s)
+        .expect("create_experiment");
+    for (caller, expected) in &refusals {
+        let r = lab.submit_experiment(*caller, draft);
+        assert_eq!(&code(r), expected, "submit_experiment {draft} by {caller}");
+    }
+    let d = lab.experiment(draft);
+    assert_eq!(d.status, ExperimentStatus::Draft, "{d:#?}");
+    assert!(d.steps.is_empty(), "{d:#?}");
+    assert_eq!(lab.lab_status().active, 0);
+    assert_eq!(lab.canister_view(lab.vault).status, RunStatus::Running);
     // The operator's experiment: a stranger cannot abort it, nor read it.
-    let e = lab.start_experiment(s);
+    let e = lab
+        .submit_experiment(operator(), draft)
+        .expect("the operator submits its draft");
+    assert_eq!(e.status, ExperimentStatus::Running, "{e:#?}");
     let r: Result<Experiment, Error> = lab.update(
         stranger(),
         "abort_experiment",
