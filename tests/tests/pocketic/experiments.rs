@@ -475,7 +475,8 @@ pub fn data_corruption(server: PathBuf) {
             "clear_faults",
             "stop_canister",
             "load_canister_snapshot",
-            "start_canister"
+            "start_canister",
+            "delete_canister_snapshot"
         ]
     );
     assert_eq!(r.hypothesis_held, Some(false));
@@ -494,9 +495,15 @@ pub fn data_corruption(server: PathBuf) {
     let s = score(&r);
     assert!((30..=50).contains(&s), "{s}");
 
-    // After: the restore point is loaded; the data is the old data and consistent.
+    // After: the restore point is loaded; the data is the old data and consistent; the
+    // snapshot was given back (a canister holds at most 10).
     lab.assert_restored(&before, 0);
     assert_eq!(lab.vault_probe_of(lab.vault).total_supply, supply);
+    let snapshots = lab
+        .pic
+        .list_canister_snapshots(lab.vault, Some(admin()))
+        .expect("list snapshots");
+    assert!(snapshots.is_empty(), "{snapshots:?}");
 }
 
 /// security_breach: chaos_probe, a controller of nothing, calls each declared privileged
