@@ -351,10 +351,11 @@ pub fn reading_of(result: Result<ProbeResult, ProbeError>) -> Result<ProbeReadin
     }
 }
 
-/// A `probe_access` answer: the methods that accepted the unprivileged caller. A method whose
+/// A `probe_access` answer: the methods that accepted the unprivileged caller, and those whose
 /// verdict is inconclusive (the call never reached its guard: an argument that does not
-/// decode, a system reject, a timeout) says nothing about access control, so the step fails
-/// and names every verdict, rather than count it as a refusal.
+/// decode, a system reject, a timeout), which say nothing about access control and count
+/// neither way. Only when no method gave a conclusive verdict does the step fail (nothing was
+/// learned); an accepting method is never dropped because another one was inconclusive.
 pub fn access_outcome(result: Result<Vec<AccessResult>, ProbeError>) -> Outcome {
     let results = match result {
         Ok(r) => r,
@@ -369,24 +370,34 @@ pub fn access_outcome(result: Result<Vec<AccessResult>, ProbeError>) -> Outcome 
         .filter(|r| r.verdict == AccessVerdict::Accepted)
         .map(|r| r.method.clone())
         .collect();
-    let inconclusive: Vec<&AccessResult> = results
+    let inconclusive: Vec<String> = results
         .iter()
         .filter(|r| r.verdict == AccessVerdict::Inconclusive)
+        .map(|r| inconclusive_entry(&r.method, &r.message))
         .collect();
-    if inconclusive.is_empty() {
-        return Outcome::AccessProbed { accepted };
+    if !results.is_empty() && inconclusive.len() == results.len() {
+        return Outcome::failed(
+            RejectCode::Local,
+            format!(
+                "access probe inconclusive for every method (the calls carry no arguments: probe methods taking none or only opt ones): {}",
+                inconclusive.join(", ")
+            ),
+        );
     }
-    Outcome::failed(
-        RejectCode::Local,
-        format!(
-            "access probe inconclusive for {} (the calls carry no arguments: probe methods taking none or only opt ones); accepted by the unprivileged caller: [{}]",
-            inconclusive
-                .iter()
-                .map(|r| format!("`{}` ({})", r.method, r.message))
-                .collect::<Vec<_>>()
-                .join(", "),
-            accepted.join(", ")
-        ),
+    Outcome::AccessProbed {
+        accepted,
+        inconclusive,
+    }
+}
+
+/// Bytes kept of the reason a method's access verdict was inconclusive.
+const MAX_INCONCLUSIVE_REASON_BYTES: usize = 200;
+
+/// `"method: why"`, the reason cut to [`MAX_INCONCLUSIVE_REASON_BYTES`].
+fn inconclusive_entry(method: &str, message: &str) -> String {
+    format!(
+        "{method}: {}",
+        chaos_api::truncate_text(message, MAX_INCONCLUSIVE_REASON_BYTES)
     )
 }
 
@@ -1033,32 +1044,55 @@ mod tests {
     }
 
     #[test]
-    fn access_probes_report_the_accepted_methods_and_fail_when_inconclusive() {
+    fn access_probes_keep_accepted_methods_and_fail_only_when_nothing_was_conclusive() {
         assert_eq!(
             access_outcome(Ok(vec![
                 result("chaos_hooks_clear", AccessVerdict::Refused),
                 result("set_owner", AccessVerdict::Accepted),
             ])),
             Outcome::AccessProbed {
-                accepted: vec!["set_owner".into()]
+                accepted: vec!["set_owner".into()],
+                inconclusive: vec![],
             }
         );
         assert_eq!(
             access_outcome(Ok(vec![])),
-            Outcome::AccessProbed { accepted: vec![] }
+            Outcome::AccessProbed {
+                accepted: vec![],
+                inconclusive: vec![],
+            }
         );
+        // One inconclusive method does not drop the finding of another.
         match access_outcome(Ok(vec![
             result("configure", AccessVerdict::Inconclusive),
             result("set_owner", AccessVerdict::Accepted),
         ])) {
+            Outcome::AccessProbed {
+                accepted,
+                inconclusive,
+            } => {
+                assert_eq!(accepted, vec!["set_owner".to_string()]);
+                assert_eq!(inconclusive.len(), 1);
+                assert!(
+                    inconclusive[0].starts_with("configure: "),
+                    "{inconclusive:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nothing conclusive: nothing was learned, the step fails and says why.
+        match access_outcome(Ok(vec![
+            result("configure", AccessVerdict::Inconclusive),
+            result("set_owner", AccessVerdict::Inconclusive),
+        ])) {
             Outcome::Failed { failure } => {
                 assert!(
-                    failure.message.contains("`configure`"),
+                    failure.message.contains("configure: "),
                     "{}",
                     failure.message
                 );
                 assert!(
-                    failure.message.contains("[set_owner]"),
+                    failure.message.contains("set_owner: "),
                     "{}",
                     failure.message
                 );

@@ -202,7 +202,14 @@ pub fn describe_outcome(o: &Outcome) -> String {
         Outcome::Failed { failure } => format!("{:?}: {}", failure.code, failure.message),
         Outcome::Status { status } => format!("status {:?}", status.status),
         Outcome::ProbeRead { reading } => format!("probe read {:?}", reading.value),
-        Outcome::AccessProbed { accepted } => format!("{} methods accepted", accepted.len()),
+        Outcome::AccessProbed {
+            accepted,
+            inconclusive,
+        } => format!(
+            "{} methods accepted, {} inconclusive",
+            accepted.len(),
+            inconclusive.len()
+        ),
         Outcome::Evidence { evidence } => format!(
             "evidence collected at {} ns (status {})",
             evidence.collected_at.0,

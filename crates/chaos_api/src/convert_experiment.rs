@@ -479,10 +479,21 @@ pub fn describe_observation(o: &core_fault::Observation) -> String {
                 None => "not reported",
             }
         ),
-        O::AccessProbed { accepted } if accepted.is_empty() => {
-            "every probed method refused the unprivileged caller".into()
+        O::AccessProbed {
+            accepted,
+            inconclusive,
+        } => {
+            let verdict = if accepted.is_empty() {
+                "every conclusive method refused the unprivileged caller".to_string()
+            } else {
+                format!("accepted: {}", accepted.join(", "))
+            };
+            if inconclusive.is_empty() {
+                verdict
+            } else {
+                format!("{verdict}; inconclusive: {}", inconclusive.join("; "))
+            }
         }
-        O::AccessProbed { accepted } => format!("accepted: {}", accepted.join(", ")),
         O::Failed { failure } => format!("{:?}: {}", failure.code, failure.message),
     }
 }
@@ -566,6 +577,7 @@ impl From<&core_fault::FaultFindings> for FaultFindings {
                 .collect(),
             probed_methods: f.probed_methods.clone(),
             accepted_methods: f.accepted_methods.clone(),
+            inconclusive_methods: f.inconclusive_methods.clone(),
         }
     }
 }

@@ -235,6 +235,7 @@ pub struct FaultFindings {
     pub watches: Vec<WatchRecord>,
     pub probed_methods: Vec<String>,
     pub accepted_methods: Vec<String>,
+    pub inconclusive_methods: Vec<String>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]

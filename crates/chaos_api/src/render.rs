@@ -543,6 +543,16 @@ fn exp_outcome(out: &mut String, e: &Experiment) {
             wrap("  accepted by an unprivileged caller: ", &accepted)
         );
     }
+    if !f.inconclusive_methods.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            wrap(
+                "  inconclusive (say nothing about the guard): ",
+                &f.inconclusive_methods.join("; ")
+            )
+        );
+    }
     let _ = writeln!(out, "alerts");
     if r.alerts.is_empty() {
         let _ = writeln!(out, "  none");
@@ -1170,6 +1180,7 @@ mod experiment_tests {
                     }],
                     probed_methods: vec![],
                     accepted_methods: vec!["check_invariants".into()],
+                    inconclusive_methods: vec![],
                 },
                 rolled_back: true,
                 rollback_failures: vec![],

@@ -116,6 +116,11 @@ fn worst_case() -> core_exp::Experiment {
         e.final_status.insert(*c, status());
     }
     let methods: Vec<String> = (0..32).map(method).collect();
+    // "method: why", the reason cut to 200 bytes by chaos_system.
+    let inconclusive: Vec<String> = methods
+        .iter()
+        .map(|m| format!("{m}: {}", "r".repeat(200)))
+        .collect();
     for step in 0..(MAX_STEPS_SHOWN as u32 + 100) {
         e.steps.push(StepRecord {
             step: u32::MAX - step,
@@ -138,6 +143,7 @@ fn worst_case() -> core_exp::Experiment {
             } else {
                 Observation::AccessProbed {
                     accepted: methods.clone(),
+                    inconclusive: inconclusive.clone(),
                 }
             }),
         });
@@ -168,6 +174,7 @@ fn worst_case() -> core_exp::Experiment {
             .collect(),
         probed_methods: methods.clone(),
         accepted_methods: methods.clone(),
+        inconclusive_methods: inconclusive.clone(),
     };
     let checks = PhaseChecks {
         within: u32::MAX,

@@ -292,11 +292,15 @@ pub enum Outcome {
         #[n(0)]
         reading: ProbeReading,
     },
-    /// The privileged methods that replied to chaos_probe ([`Effect::AccessProbe`]).
+    /// The privileged methods that replied to chaos_probe ([`Effect::AccessProbe`]), and
+    /// those whose answer said nothing about their guard (`"method: why"`).
     #[n(9)]
     AccessProbed {
         #[n(0)]
         accepted: Vec<String>,
+        #[n(1)]
+        #[cbor(default)]
+        inconclusive: Vec<String>,
     },
 }
 

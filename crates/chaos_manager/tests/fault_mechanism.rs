@@ -241,8 +241,19 @@ fn findings_score_detection_containment_and_refusals() {
         &["a".into(), "b".into(), "c".into(), "d".into()],
         &Observation::AccessProbed {
             accepted: vec!["b".into()],
+            inconclusive: vec![],
         },
     );
     assert_eq!(f.fault_permille(window), Some(750));
+    // Inconclusive methods count neither way: 1 of 2 conclusive methods refused.
+    let mut f = FaultFindings::default();
+    f.record_access_probe(
+        &["a".into(), "b".into(), "c".into(), "d".into()],
+        &Observation::AccessProbed {
+            accepted: vec!["b".into()],
+            inconclusive: vec!["c: stopped".into(), "d: stopped".into()],
+        },
+    );
+    assert_eq!(f.fault_permille(window), Some(500));
     assert_eq!(FaultFindings::default().fault_permille(window), None);
 }

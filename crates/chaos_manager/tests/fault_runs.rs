@@ -411,6 +411,34 @@ fn a_security_breach_records_every_privileged_method_that_accepts_a_stranger() {
     assert_eq!(r.resilience_score, Some(90));
 }
 
+/// An inconclusive method (its probe never reached its guard) neither hides another method's
+/// finding nor counts as a refusal in the score.
+#[test]
+fn an_inconclusive_method_keeps_the_others_findings_and_counts_neither_way() {
+    let mut h = LabHarness::new();
+    h.sim.accepting.insert("set_owner".into());
+    h.sim.inconclusive.insert("admin_withdraw".into());
+    let mut s = spec(
+        FaultSpec::SecurityBreach {
+            target: principal(VAULT),
+            methods: vec![],
+        },
+        VAULT,
+    );
+    s.duration = DurationNs(0);
+    let id = h.start(s).unwrap();
+    h.run(id);
+    let r = report(&h, id);
+    assert_eq!(r.findings.accepted_methods, vec!["set_owner".to_string()]);
+    assert_eq!(
+        r.findings.inconclusive_methods,
+        vec!["admin_withdraw: argument does not decode".to_string()]
+    );
+    assert_eq!(r.verdict, chaos_manager::experiment::Verdict::Completed);
+    // The one conclusive method accepted: F = 0; steadiness 1000 → (30·1000 + 20·0) / 1000.
+    assert_eq!(r.resilience_score, Some(80));
+}
+
 #[test]
 fn a_cascade_maps_when_each_dependent_degraded() {
     let mut h = LabHarness::new();

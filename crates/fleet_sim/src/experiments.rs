@@ -486,9 +486,13 @@ impl Sim {
             Effect::ProbeVia { target, method } => self
                 .probe_via(*target, method)
                 .map(|reading| Outcome::ProbeRead { reading }),
-            Effect::AccessProbe { target, methods } => self
-                .access_probe(*target, methods)
-                .map(|accepted| Outcome::AccessProbed { accepted }),
+            Effect::AccessProbe { target, methods } => {
+                self.access_probe(*target, methods)
+                    .map(|(accepted, inconclusive)| Outcome::AccessProbed {
+                        accepted,
+                        inconclusive,
+                    })
+            }
             _ => unreachable!("probe_call performs chaos_probe's calls only"),
         };
         result.unwrap_or_else(|failure| Outcome::Failed { failure })
@@ -619,25 +623,44 @@ impl Sim {
         Ok(reading)
     }
 
+    /// chaos_probe's access probe, with its verdicts: a canister's reject is a refusal, as is a
+    /// method that ran but checks its caller; a call that never reached the method's guard
+    /// (stopped, empty, not delivered) is inconclusive; when every method is, the probe fails.
     fn access_probe(
         &mut self,
         target: Principal,
         methods: &[String],
-    ) -> Result<Vec<String>, CallFailure> {
+    ) -> Result<(Vec<String>, Vec<String>), CallFailure> {
         let mut accepted = Vec::new();
+        let mut inconclusive = Vec::new();
         for m in methods {
-            self.guarded_call(target, &chaos_probe(), m)?;
-            if self.canisters[&target].open_methods().contains(m) {
-                accepted.push(m.clone());
+            match self.guarded_call(target, &chaos_probe(), m) {
+                Ok(_) if self.canisters[&target].open_methods().contains(m) => {
+                    accepted.push(m.clone())
+                }
+                Ok(_) => {}
+                Err(f) if f.code == RejectCode::CanisterReject => {}
+                Err(f) => inconclusive.push(format!("{m}: {}", f.message)),
             }
         }
-        Ok(accepted)
+        if !methods.is_empty() && inconclusive.len() == methods.len() {
+            return Err(CallFailure {
+                code: RejectCode::Local,
+                message: format!(
+                    "access probe inconclusive for every method: {}",
+                    inconclusive.join(", ")
+                ),
+            });
+        }
+        Ok((accepted, inconclusive))
     }
 
-    /// Checks the experiment invariants: at most `max_concurrent` active; an experiment and a
-    /// drill never share a target; every finished experiment either flagged its targets
-    /// (`Failed`) or gave back every acted-on target as it found it (status, settings,
-    /// module, no hook plan, vault invariants).
+    /// Checks the experiment invariants: at most `max_concurrent` active; no two active
+    /// experiments act on or degrade the same target; an experiment shares no target with a
+    /// drill or a hardening ([`Sim::check_shared_targets`]); every finished experiment either
+    /// flagged its targets (`Failed`) or gave back every acted-on target as it found it
+    /// (status, settings, module, no hook plan, vault invariants) — runs aborted by an
+    /// emergency stop included.
     pub(crate) fn check_experiments(&mut self) -> Result<(), Violation> {
         let lab = &self.state().lab;
         let active = lab.active().count();

@@ -186,6 +186,8 @@ pub struct SimFleet {
     pub fail_next: BTreeMap<(String, Principal), u32>,
     /// Privileged methods that wrongly accept an unprivileged caller.
     pub accepting: BTreeSet<String>,
+    /// Privileged methods whose probe never reaches their guard (inconclusive).
+    pub inconclusive: BTreeSet<String>,
     /// Consumers whose health check notices perturbed answers of a callee.
     pub detectors: BTreeSet<Principal>,
     snapshots_taken: u64,
@@ -248,6 +250,11 @@ impl SimFleet {
                     .iter()
                     .filter(|m| self.accepting.contains(*m))
                     .cloned()
+                    .collect(),
+                inconclusive: methods
+                    .iter()
+                    .filter(|m| self.inconclusive.contains(*m))
+                    .map(|m| format!("{m}: argument does not decode"))
                     .collect(),
             };
         }

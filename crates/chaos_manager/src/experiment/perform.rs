@@ -34,7 +34,13 @@ pub fn observation_of(outcome: Outcome) -> Observation {
         Outcome::Status { status } => Observation::Status { status },
         Outcome::SnapshotTaken { id, taken_at } => Observation::SnapshotTaken { id, taken_at },
         Outcome::ProbeRead { reading } => Observation::Probed { reading },
-        Outcome::AccessProbed { accepted } => Observation::AccessProbed { accepted },
+        Outcome::AccessProbed {
+            accepted,
+            inconclusive,
+        } => Observation::AccessProbed {
+            accepted,
+            inconclusive,
+        },
         Outcome::Failed { failure } => Observation::Failed { failure },
         other => Observation::failed(
             RejectCode::Local,
@@ -139,10 +145,12 @@ mod tests {
         );
         assert_eq!(
             observation_of(Outcome::AccessProbed {
-                accepted: vec!["x".into()]
+                accepted: vec!["x".into()],
+                inconclusive: vec!["y: stopped".into()],
             }),
             Observation::AccessProbed {
-                accepted: vec!["x".into()]
+                accepted: vec!["x".into()],
+                inconclusive: vec!["y: stopped".into()],
             }
         );
         assert!(observation_of(Outcome::Controllers {

@@ -198,11 +198,16 @@ pub enum Observation {
         #[n(0)]
         reading: ProbeReading,
     },
-    /// The privileged methods that replied to an unprivileged caller.
+    /// The privileged methods that replied to an unprivileged caller, and those whose answer
+    /// said nothing about their guard (`"method: why"`: stopped target, undecodable argument,
+    /// timeout ...), which count neither way.
     #[n(4)]
     AccessProbed {
         #[n(0)]
         accepted: Vec<String>,
+        #[n(1)]
+        #[cbor(default)]
+        inconclusive: Vec<String>,
     },
     #[n(5)]
     Failed {

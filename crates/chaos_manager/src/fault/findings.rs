@@ -49,6 +49,11 @@ pub struct FaultFindings {
     /// the hardening work).
     #[n(2)]
     pub accepted_methods: Vec<String>,
+    /// Security breach: methods whose answer said nothing about their guard (`"method: why"`),
+    /// counted neither as refusing nor as accepting.
+    #[n(3)]
+    #[cbor(default)]
+    pub inconclusive_methods: Vec<String>,
 }
 
 /// A sample is degraded when the call failed or the target said its invariant does not hold.
@@ -86,8 +91,13 @@ impl FaultFindings {
 
     pub fn record_access_probe(&mut self, methods: &[String], observation: &Observation) {
         self.probed_methods = methods.to_vec();
-        if let Observation::AccessProbed { accepted } = observation {
+        if let Observation::AccessProbed {
+            accepted,
+            inconclusive,
+        } = observation
+        {
             self.accepted_methods = accepted.clone();
+            self.inconclusive_methods = inconclusive.clone();
         }
     }
 
@@ -125,10 +135,14 @@ impl FaultFindings {
     /// - security breach: the share of privileged methods that refused the stranger.
     pub fn fault_permille(&self, window: DurationNs) -> Option<u32> {
         let share = |good: usize, all: usize| (good * 1000 / all.max(1)) as u32;
-        if !self.probed_methods.is_empty() {
-            let rejected = self.probed_methods.len()
-                - self.accepted_methods.len().min(self.probed_methods.len());
-            return Some(share(rejected, self.probed_methods.len()));
+        // Only conclusive verdicts count: the share of them that refused the stranger.
+        let conclusive = self
+            .probed_methods
+            .len()
+            .saturating_sub(self.inconclusive_methods.len());
+        if conclusive > 0 {
+            let refused = conclusive - self.accepted_methods.len().min(conclusive);
+            return Some(share(refused, conclusive));
         }
         if self.of(WatchPurpose::Invariant).next().is_some() {
             return Some(match self.detection_time() {
