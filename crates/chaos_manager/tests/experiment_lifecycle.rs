@@ -447,6 +447,48 @@ fn a_rollback_that_succeeds_on_retry_completes_with_a_lower_score() {
     );
 }
 
+/// Runs `id` until its rollback is done and it verifies.
+fn run_to_verify(h: &mut LabHarness, id: ExperimentId) {
+    while h.lab.experiments[&id].phase < Phase::Verify {
+        h.step(id).expect("the run reaches its verify phase");
+    }
+}
+
+#[test]
+fn a_lost_status_read_after_the_rollback_is_retried_not_flagged() {
+    let mut h = LabHarness::new();
+    let id = h.start(spec(stop_vault(), ORACLE)).unwrap();
+    run_to_verify(&mut h, id);
+    h.sim.fail("read_status", VAULT, 2);
+    h.run(id);
+    let e = &h.lab.experiments[&id];
+    let reads = e
+        .steps
+        .iter()
+        .filter(|s| s.phase == Phase::Verify && s.action.name() == "read_status")
+        .count();
+    assert_eq!(reads, 3, "two failed reads, then the one that answered");
+    assert!(e
+        .steps
+        .iter()
+        .any(|s| s.phase == Phase::Verify && s.kind == StepKind::Backoff));
+    let r = e.report().unwrap();
+    assert_eq!((r.verdict, r.restored), (Verdict::Completed, Some(true)));
+    assert!(!r.needs_attention);
+}
+
+#[test]
+fn a_target_whose_status_stays_unreadable_after_the_rollback_is_flagged() {
+    let mut h = LabHarness::new();
+    let id = h.start(spec(stop_vault(), ORACLE)).unwrap();
+    run_to_verify(&mut h, id);
+    h.sim.fail("read_status", VAULT, 100);
+    h.run(id);
+    let r = h.lab.experiments[&id].report().unwrap();
+    assert_eq!((r.verdict, r.restored), (Verdict::Failed, None));
+    assert!(r.needs_attention, "a person must look: nobody saw it restored");
+}
+
 #[test]
 fn drafts_and_pending_experiments_are_withdrawn_without_running() {
     let mut h = LabHarness::new();

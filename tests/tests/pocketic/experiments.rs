@@ -533,6 +533,12 @@ pub fn security_breach(server: PathBuf) {
     // The open one is found: check_invariants answers a stranger; the hook control methods
     // refuse it.
     assert_eq!(r.findings.accepted_methods, ["check_invariants"]);
+    // Every verdict is conclusive: each method takes no argument, the vault is running.
+    assert!(
+        r.findings.inconclusive_methods.is_empty(),
+        "{:?}",
+        r.findings.inconclusive_methods
+    );
     assert_eq!(r.hypothesis_held, Some(true));
     assert_eq!(r.restored, Some(true));
     assert!(!r.needs_attention);

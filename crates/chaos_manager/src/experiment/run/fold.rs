@@ -111,6 +111,7 @@ impl Experiment {
                             self.originals.insert(*c, status.clone());
                         }
                         Phase::Verify => {
+                            self.retry = None;
                             self.final_status.insert(*c, status.clone());
                         }
                         _ => {}
@@ -121,6 +122,13 @@ impl Experiment {
                         action: "read_status".into(),
                         detail: format!("{c}: {}", obs.failure_text().unwrap_or_default()),
                     });
+                }
+                // The read that says whether the target was given back is retried like a
+                // rollback step: one lost reply must not flag a restored target.
+                _ if self.phase == Phase::Verify => {
+                    if self.schedule_retry(at).is_ok() {
+                        return false;
+                    }
                 }
                 _ => {}
             },
@@ -193,21 +201,32 @@ impl Experiment {
             });
             return true;
         }
-        let attempts = self.retry.map_or(1, |(n, _)| n + 1);
-        let backoff = self.limits.as_ref().map(|l| l.backoff).unwrap_or_default();
-        match backoff.next_retry_at(at, attempts) {
-            Some(when) => {
-                self.retry = Some((attempts, when));
-                false
-            }
-            None => {
-                self.retry = None;
+        match self.schedule_retry(at) {
+            Ok(()) => false,
+            Err(attempts) => {
                 self.rollback_failures
                     .push(format!("{detail} (given up after {attempts} attempts)"));
                 if let FaultStep::LoadRestorePoint { canister } = step {
                     self.keep_restore_point(*canister);
                 }
                 true
+            }
+        }
+    }
+
+    /// After a failed attempt of the step at the cursor: schedules the next one by the run's
+    /// backoff, or gives up (`Err(attempts made)`).
+    fn schedule_retry(&mut self, at: TimestampNs) -> Result<(), u32> {
+        let attempts = self.retry.map_or(1, |(n, _)| n + 1);
+        let backoff = self.limits.as_ref().map(|l| l.backoff).unwrap_or_default();
+        match backoff.next_retry_at(at, attempts) {
+            Some(when) => {
+                self.retry = Some((attempts, when));
+                Ok(())
+            }
+            None => {
+                self.retry = None;
+                Err(attempts)
             }
         }
     }
@@ -305,6 +324,7 @@ impl Experiment {
 
     fn enter_verify(&mut self) {
         self.phase = Phase::Verify;
+        self.retry = None;
         let mut queue = self.probes_for(|p| p.phases.after);
         let acted: Vec<Principal> = self
             .plan

@@ -7,7 +7,9 @@
 //! and check the steady state before) → inject (the fault's steps) → observe (a tick every
 //! probe interval: wait, steady-state probes, watches, status reads) → rollback (what is owed,
 //! by strategy; always after an abort; retried with backoff and paced by circuit breakers) →
-//! verify (the steady state after, and every acted-on target's status against its original).
+//! verify (the steady state after, and every acted-on target's status against its original;
+//! a failed status read is retried with the same backoff, so one lost reply does not flag a
+//! restored target).
 
 mod fold;
 
@@ -311,7 +313,7 @@ impl Experiment {
             kind: StepKind::Backoff,
             cause: self.cause(),
         };
-        if self.phase == Phase::Rollback {
+        if self.phase >= Phase::Rollback {
             if let Some((_, not_before)) = self.retry.filter(|(_, t)| *t > now) {
                 return Some(wait(not_before));
             }
