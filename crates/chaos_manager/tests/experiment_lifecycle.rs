@@ -486,7 +486,10 @@ fn a_target_whose_status_stays_unreadable_after_the_rollback_is_flagged() {
     h.run(id);
     let r = h.lab.experiments[&id].report().unwrap();
     assert_eq!((r.verdict, r.restored), (Verdict::Failed, None));
-    assert!(r.needs_attention, "a person must look: nobody saw it restored");
+    assert!(
+        r.needs_attention,
+        "a person must look: nobody saw it restored"
+    );
 }
 
 #[test]
