@@ -3,7 +3,7 @@
 use chaos_manager::council::MotionId;
 use chaos_manager::experiment::fixtures::*;
 use chaos_manager::experiment::{
-    commands, Cause, ExperimentChange, ExperimentId, LabChange, LabError, Status, Timer,
+    commands, Cause, ExperimentChange, ExperimentId, LabChange, LabError, Status, Timer, Tolerance,
 };
 use chaos_manager::fault::{FailureMode, FaultError, FaultSpec, Occupant, Ppm};
 use chaos_manager::safety::*;
@@ -108,6 +108,33 @@ fn protected_targets_are_never_touched() {
         e,
         Err(LabError::Fault(FaultError::Protected { .. }))
     ));
+}
+
+/// A probe is a call that could act: a protected target is probed only through the methods its
+/// registration declares for reading.
+#[test]
+fn a_protected_target_is_probed_only_through_its_declared_probe_method() {
+    let mut h = LabHarness::new();
+    // Its declared probe method (`health`): allowed, as a read of a bystander.
+    let mut s = spec(latency(VAULT), ORACLE);
+    s.hypothesis
+        .probes
+        .push(probe("bystander", PROTECTED, Tolerance::Answers));
+    h.create(s.clone()).expect("the declared probe method");
+    // Any other method of it: refused, saying which methods are allowed.
+    s.hypothesis.probes.last_mut().unwrap().method = "withdraw_all".into();
+    match h.create(s).unwrap_err() {
+        LabError::InvalidSpec { field, reason } => {
+            assert_eq!(field, "hypothesis.probes.method");
+            assert!(reason.contains("protected"), "{reason}");
+            assert!(reason.contains("`health`"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Other targets may be probed through any method the operator names.
+    let mut s = spec(latency(VAULT), ORACLE);
+    s.hypothesis.probes[0].method = "get_price".into();
+    h.create(s).expect("an unprotected target's method");
 }
 
 #[test]

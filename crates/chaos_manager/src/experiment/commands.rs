@@ -97,23 +97,42 @@ pub fn remove_agent(
 }
 
 /// Least privilege for probes: chaos_probe calls only registered targets and their declared
-/// dependents, never an arbitrary canister on an operator's say-so.
+/// dependents, never an arbitrary canister on an operator's say-so; and a protected target
+/// only through the read methods its registration declares (its probe method, its invariant
+/// method), since a probe is a call that could act.
 fn check_probes(spec: &ExperimentSpec, fleet: &dyn Fleet) -> Result<(), LabError> {
-    match spec
-        .hypothesis
-        .probes
-        .iter()
-        .find(|p| !fleet.knows(&p.canister))
-    {
-        Some(p) => Err(LabError::InvalidSpec {
-            field: "hypothesis.probes.canister".into(),
-            reason: format!(
+    let invalid = |field: &str, reason: String| LabError::InvalidSpec {
+        field: field.into(),
+        reason,
+    };
+    for p in &spec.hypothesis.probes {
+        if !fleet.knows(&p.canister) {
+            return Err(invalid("hypothesis.probes.canister", format!(
                 "probe `{}` calls {}, which is neither a registered target nor a declared dependent of one; register it (or declare it in a target's fault_profile.dependents)",
                 p.name, p.canister
-            ),
-        }),
-        None => Ok(()),
+            )));
+        }
+        let Some(t) = fleet.target(&p.canister).filter(|t| t.protected) else {
+            continue;
+        };
+        let declared = p.method == t.probe_method
+            || t.profile.invariant_method.as_deref() == Some(p.method.as_str());
+        if !declared {
+            return Err(invalid("hypothesis.probes.method", format!(
+                "probe `{}` calls {}.{}, but {} is protected: probe it only through its declared probe method `{}`{}",
+                p.name,
+                p.canister,
+                p.method,
+                t.name,
+                t.probe_method,
+                t.profile
+                    .invariant_method
+                    .as_ref()
+                    .map_or(String::new(), |m| format!(" or invariant method `{m}`"))
+            )));
+        }
     }
+    Ok(())
 }
 
 /// A draft. Validates the spec and the fault against the registry (admission comes at submit).
