@@ -670,6 +670,8 @@ impl Sim {
                 "{active} experiments active, above the limit of {max}"
             )));
         }
+        self.check_shared_targets()?;
+        let lab = &self.state().lab;
         for (id, touched) in lab.active_touched() {
             for t in touched {
                 if let Some(d) = self.state().running_drill_on(&t) {
@@ -709,7 +711,8 @@ impl Sim {
         }
         for (id, status, lapse) in finished {
             self.exp_checked.insert(id);
-            if self.halted_runs.remove(&id) {
+            let halted = self.halted_runs.remove(&id);
+            if halted {
                 self.stats.halted_finished += 1;
                 if status == Status::Completed {
                     return Err(self.violation(format!(
@@ -722,6 +725,24 @@ impl Sim {
                 continue;
             }
             self.stats.experiments_restored += 1;
+            // A halted run included: not flagged, so every target it acted on must be as it
+            // was. The baseline is taken before the first step; a run that performed a
+            // control call without one would make this check vacuous.
+            let acted = self
+                .experiment(id)
+                .steps
+                .iter()
+                .any(|s| s.action.is_control() && s.observation.is_some());
+            if acted && !self.baselines.contains_key(&id) {
+                return Err(self.violation(format!(
+                    "{id} acted on its targets but no baseline was recorded before its first step"
+                )));
+            }
+            let at_stop = if halted {
+                " (active at an emergency stop)"
+            } else {
+                ""
+            };
             let base = self.baselines.get(&id).cloned().unwrap_or_default();
             for (canister, before) in base {
                 let now = self.baseline_of(canister);
@@ -732,12 +753,93 @@ impl Sim {
                 let lapsing = |p: &FaultPlan| lapse.is_some_and(|at| p.expires_at <= at);
                 if now.as_ref() != Some(&before) || plan.as_ref().is_some_and(|p| !lapsing(p)) {
                     return Err(self.violation(format!(
-                        "{id} ended {status:?} (not flagged) but left {canister} as {now:?} with plan {plan:?}, not as it found it: {before:?}"
+                        "{id}{at_stop} ended {status:?} (not flagged) but left {canister} as {now:?} with plan {plan:?}, not as it found it: {before:?}"
                     )));
                 }
             }
         }
         Ok(())
+    }
+
+    /// One activity per target, as the active experiments see it: no two active experiments
+    /// act on or degrade the same target, and none shares a target with a hardening request.
+    /// A hardening the driver is performing never overlaps an experiment; an approved one
+    /// that waits (`assurance::hardening_in_progress`, which admission treats as busy) may
+    /// overlap only a run that started before the approval (the core lets an admin approve
+    /// during a run and the driver waits for it to finish): a run admitted over an approved
+    /// request is a violation. Each message names both activities and the target.
+    pub(crate) fn check_shared_targets(&self) -> Result<(), Violation> {
+        let state = self.state();
+        let mut owner: std::collections::BTreeMap<Principal, ExperimentId> =
+            std::collections::BTreeMap::new();
+        for (id, touched) in state.lab.active_touched() {
+            let touched: std::collections::BTreeSet<Principal> = touched.into_iter().collect();
+            for t in touched {
+                if let Some(other) = owner.insert(t, id) {
+                    return Err(self.violation(format!(
+                        "{other} and {id} are both active on {t}: two experiments share a target"
+                    )));
+                }
+            }
+        }
+        for request in self.hardening.keys() {
+            let Some(r) = state.assurance.hardening.get(request) else {
+                continue;
+            };
+            if let Some(id) = owner.get(&r.target()) {
+                return Err(self.violation(format!(
+                    "{id} is active on {} while hardening request {request} is being performed on it",
+                    r.target()
+                )));
+            }
+        }
+        for (t, id) in &owner {
+            let Some(request) = chaos_manager::assurance::hardening_in_progress(state, *t) else {
+                continue;
+            };
+            let e = self.experiment(*id);
+            let requested_at = state.assurance.hardening[&request].requested_at;
+            // Approved after the run started: the request came later, or the log says so.
+            let later = match e.started_at {
+                Some(started) if requested_at > started => true,
+                Some(_) => self.approved_after_start(request, *id),
+                None => false,
+            };
+            if !later {
+                return Err(self.violation(format!(
+                    "{id} was admitted on {t} while hardening request {request} was approved for it"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the log records `request`'s approval after `id`'s start (the later of the two
+    /// is the first found reading back from the tip).
+    fn approved_after_start(&self, request: u64, id: ExperimentId) -> bool {
+        let log = self.journal.log();
+        let mut seq = log.len();
+        while seq > 0 {
+            let from = seq.saturating_sub(64);
+            let page = log.read(from, (seq - from) as usize);
+            for env in page.iter().rev() {
+                match chaos_manager::journal::decode_envelope(env).map(|(_, e)| e) {
+                    Ok(Event::HardeningDecided {
+                        request: r,
+                        approved: true,
+                        ..
+                    }) if r == request => return true,
+                    Ok(Event::ExperimentChanged { change }) => {
+                        if matches!(*change, ExperimentChange::Started { id: s, .. } if s == id) {
+                            return false;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            seq = from;
+        }
+        false
     }
 
     /// Canisters an active experiment acts on or degrades.
