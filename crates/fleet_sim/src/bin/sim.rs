@@ -84,14 +84,28 @@ fn main() -> ExitCode {
     );
     let lab = &total.lab;
     println!(
-        "experiments: {} started ({} restored, {} flagged for a person), {} refused; emergency stops: {} (halting {} running experiments; {} resumed by an admin)",
+        "experiments: {} started ({} by an operator, {} by a schedule; {} restored, {} flagged for a person), {} refused; emergency stops: {} (halting {} running experiments, {} of them restored; {} resumed by an admin)",
+        lab.experiments + lab.scheduled_runs,
         lab.experiments,
+        lab.scheduled_runs,
         lab.restored,
         lab.flagged,
         lab.refused,
         lab.emergency_stops,
         lab.halted,
+        lab.halted_restored,
         lab.resumes
+    );
+    println!(
+        "schedules: {} once, {} on an interval, {} refused, {} cancelled; due runs: {} started ({} restored), {} refused by the limits, {} refused under an emergency stop",
+        lab.schedules_once,
+        lab.schedules_interval,
+        lab.schedules_refused,
+        lab.schedules_cancelled,
+        lab.scheduled_runs,
+        lab.scheduled_restored,
+        lab.scheduled_refused,
+        lab.scheduled_halted
     );
     for (seed, what) in &failed {
         println!(
@@ -136,6 +150,15 @@ fn add(t: &mut RunSummary, s: &RunSummary) {
     t.lab.emergency_stops += s.lab.emergency_stops;
     t.lab.resumes += s.lab.resumes;
     t.lab.halted += s.lab.halted;
+    t.lab.halted_restored += s.lab.halted_restored;
+    t.lab.schedules_once += s.lab.schedules_once;
+    t.lab.schedules_interval += s.lab.schedules_interval;
+    t.lab.schedules_refused += s.lab.schedules_refused;
+    t.lab.schedules_cancelled += s.lab.schedules_cancelled;
+    t.lab.scheduled_runs += s.lab.scheduled_runs;
+    t.lab.scheduled_restored += s.lab.scheduled_restored;
+    t.lab.scheduled_refused += s.lab.scheduled_refused;
+    t.lab.scheduled_halted += s.lab.scheduled_halted;
 }
 
 fn parse(args: Vec<String>) -> Result<Args, String> {
