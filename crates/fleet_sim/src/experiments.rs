@@ -744,14 +744,32 @@ impl Sim {
                 ""
             };
             let base = self.baselines.get(&id).cloned().unwrap_or_default();
+            let leaked = self.snapshots_leaked_at_upgrades(id);
             for (canister, before) in base {
                 let now = self.baseline_of(canister);
                 let plan = self
                     .canisters
                     .get(&canister)
                     .and_then(|c| c.hook_plan().cloned());
-                let lapsing = |p: &FaultPlan| lapse.is_some_and(|at| p.expires_at <= at);
-                if now.as_ref() != Some(&before) || plan.as_ref().is_some_and(|p| !lapsing(p)) {
+                let lapsing = |p: &FaultPlan| {
+                    if p.plan_id == id.0 {
+                        lapse.is_some_and(|at| p.expires_at <= at)
+                    } else {
+                        self.lapsing_elsewhere(p)
+                    }
+                };
+                // A restore point taken again after an upgrade lost the first one's reply
+                // stays behind (documented; counted as an orphan snapshot by the run).
+                let as_found = now.as_ref().is_some_and(|n| {
+                    let extra = n.snapshots.saturating_sub(before.snapshots);
+                    n.snapshots >= before.snapshots
+                        && extra <= leaked
+                        && Baseline {
+                            snapshots: before.snapshots,
+                            ..n.clone()
+                        } == before
+                });
+                if !as_found || plan.as_ref().is_some_and(|p| !lapsing(p)) {
                     return Err(self.violation(format!(
                         "{id}{at_stop} ended {status:?} (not flagged) but left {canister} as {now:?} with plan {plan:?}, not as it found it: {before:?}"
                     )));
@@ -759,6 +777,41 @@ impl Sim {
             }
         }
         Ok(())
+    }
+
+    /// Restore points `id` may have taken twice: its `TakeSnapshot` steps in flight across an
+    /// upgrade of chaos_system (the first call may have acted with its reply lost; the step
+    /// is performed again).
+    fn snapshots_leaked_at_upgrades(&self, id: ExperimentId) -> usize {
+        let upgrades = &self.state().upgrades;
+        self.experiment(id)
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, chaos_manager::fault::Action::TakeSnapshot { .. }))
+            .filter(|s| {
+                let end = s.finished_at.unwrap_or(self.now);
+                upgrades
+                    .iter()
+                    .any(|(at, _)| s.started_at <= *at && *at <= end)
+            })
+            .count()
+    }
+
+    /// A hook plan left by another experiment that is finished, skipped its rollback
+    /// (strategy `never`, or `on_deviation` with nothing deviating) and lets the plan lapse by
+    /// its deadline and the grace period: that run's residue, checked when it finished, not
+    /// something a later run on the same target must give back.
+    fn lapsing_elsewhere(&self, plan: &FaultPlan) -> bool {
+        self.state()
+            .lab
+            .experiments
+            .get(&ExperimentId(plan.plan_id))
+            .is_some_and(|owner| {
+                owner.report().is_some_and(|r| !r.rolled_back)
+                    && owner
+                        .deadline()
+                        .is_some_and(|d| plan.expires_at <= d.plus(PLAN_GRACE))
+            })
     }
 
     /// One activity per target, as the active experiments see it: no two active experiments

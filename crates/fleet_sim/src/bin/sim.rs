@@ -97,7 +97,7 @@ fn main() -> ExitCode {
         lab.resumes
     );
     println!(
-        "schedules: {} once, {} on an interval, {} refused, {} cancelled; due runs: {} started ({} restored), {} refused by the limits, {} refused under an emergency stop",
+        "schedules: {} once, {} on an interval, {} refused, {} cancelled; due runs: {} started ({} restored), {} refused by the limits, {} refused under an emergency stop; {} runs admitted on a target still under an earlier run's lapsing hook plan",
         lab.schedules_once,
         lab.schedules_interval,
         lab.schedules_refused,
@@ -105,7 +105,8 @@ fn main() -> ExitCode {
         lab.scheduled_runs,
         lab.scheduled_restored,
         lab.scheduled_refused,
-        lab.scheduled_halted
+        lab.scheduled_halted,
+        lab.admitted_over_lapsing_plan
     );
     for (seed, what) in &failed {
         println!(
@@ -159,6 +160,7 @@ fn add(t: &mut RunSummary, s: &RunSummary) {
     t.lab.scheduled_restored += s.lab.scheduled_restored;
     t.lab.scheduled_refused += s.lab.scheduled_refused;
     t.lab.scheduled_halted += s.lab.scheduled_halted;
+    t.lab.admitted_over_lapsing_plan += s.lab.admitted_over_lapsing_plan;
 }
 
 fn parse(args: Vec<String>) -> Result<Args, String> {
