@@ -1194,9 +1194,68 @@ fn experiment_unauthorized_callers_get_typed_errors() {
         lab_error(sim.register_agent(operator(), a).unwrap_err()),
         admin_only
     );
-    // Nothing was recorded by any of them: no experiment, no halt.
+    // Neither may schedule an experiment.
+    let soon = sim.now().plus(DurationNs::from_secs(600));
+    let every = Some(DurationNs::from_secs(3_600));
+    assert_eq!(
+        sim.schedule_run(Principal::anonymous(), stop_spec(v[0]), soon, every),
+        Err(CoreError::AnonymousCaller)
+    );
+    assert_eq!(
+        lab_error(
+            sim.schedule_run(stranger, stop_spec(v[0]), soon, None)
+                .unwrap_err()
+        ),
+        LabError::NotAuthorized {
+            caller: stranger,
+            required: Role::Operator
+        }
+    );
+    // Nothing was recorded by any of them: no experiment, no schedule, no halt.
     assert!(sim.state().lab.experiments.is_empty());
+    assert!(sim.state().lab.safety.schedules.is_empty());
     assert!(sim.state().lab.safety.halt.is_none());
+    // The operator's draft, submitted by either: refused, still a draft.
+    let draft = sim.create_experiment(operator(), stop_spec(v[0])).unwrap();
+    assert_eq!(
+        sim.submit_experiment(Principal::anonymous(), draft),
+        Err(CoreError::AnonymousCaller)
+    );
+    assert_eq!(
+        lab_error(sim.submit_experiment(stranger, draft).unwrap_err()),
+        LabError::NotAuthorized {
+            caller: stranger,
+            required: Role::Operator
+        }
+    );
+    assert_eq!(sim.experiment(draft).stage, Stage::Draft);
+    assert!(sim.experiment(draft).steps.is_empty());
+    sim.abort_experiment(operator(), draft, "withdrawn")
+        .unwrap();
+    // The operator's schedule, cancelled by either: refused, still live.
+    let sid = sim
+        .schedule_run(operator(), stop_spec(v[0]), soon, every)
+        .unwrap();
+    assert_eq!(
+        sim.cancel_schedule(Principal::anonymous(), sid),
+        Err(CoreError::AnonymousCaller)
+    );
+    assert_eq!(
+        lab_error(sim.cancel_schedule(stranger, sid).unwrap_err()),
+        LabError::NotAuthorized {
+            caller: stranger,
+            required: Role::Operator
+        }
+    );
+    let live = &sim.state().lab.safety.schedules[&sid];
+    assert_eq!((live.next_at, live.cancelled), (Some(soon), false));
+    sim.cancel_schedule(operator(), sid).unwrap();
+    assert!(sim
+        .state()
+        .lab
+        .experiments
+        .values()
+        .all(|e| e.steps.is_empty()));
     // The operator's own experiment, aborted by a stranger: refused.
     let id = sim.start_experiment(operator(), stop_spec(v[0])).unwrap();
     assert!(matches!(
@@ -1335,16 +1394,32 @@ fn seeded_random_runs_exercise_experiments_and_emergency_stops_and_keep_every_in
         total.restored += s.lab.restored;
         total.emergency_stops += s.lab.emergency_stops;
         total.halted += s.lab.halted;
+        total.halted_restored += s.lab.halted_restored;
         total.resumes += s.lab.resumes;
+        total.schedules_once += s.lab.schedules_once;
+        total.schedules_interval += s.lab.schedules_interval;
+        total.schedules_cancelled += s.lab.schedules_cancelled;
+        total.scheduled_runs += s.lab.scheduled_runs;
+        total.scheduled_restored += s.lab.scheduled_restored;
+        total.scheduled_halted += s.lab.scheduled_halted;
     }
     // The generator is no no-op: experiments ran and were restored, some were refused,
-    // emergency stops caught running experiments and admins resumed.
+    // emergency stops caught running experiments (restored, checked against their
+    // baselines) and admins resumed; schedules of both kinds fired, started runs that were
+    // restored, were refused under an emergency stop, and were cancelled.
     assert!(total.experiments >= 30, "{total:?}");
     assert!(total.restored >= 20, "{total:?}");
     assert!(total.refused > 0, "{total:?}");
     assert!(total.emergency_stops > 0, "{total:?}");
     assert!(total.halted > 0, "{total:?}");
+    assert!(total.halted_restored > 0, "{total:?}");
     assert!(total.resumes > 0, "{total:?}");
+    assert!(total.schedules_once > 0, "{total:?}");
+    assert!(total.schedules_interval > 0, "{total:?}");
+    assert!(total.schedules_cancelled > 0, "{total:?}");
+    assert!(total.scheduled_runs > 0, "{total:?}");
+    assert!(total.scheduled_restored > 0, "{total:?}");
+    assert!(total.scheduled_halted > 0, "{total:?}");
 }
 
 /// Least privilege for probes, and no run without chaos_probe: a probe of a canister outside
