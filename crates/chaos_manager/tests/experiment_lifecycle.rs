@@ -339,6 +339,73 @@ fn on_deviation_skips_the_rollback_when_the_steady_state_held() {
     );
 }
 
+/// A skipped rollback leaves plans that lapse by themselves: until they do the fault is live,
+/// so the run keeps its target (nothing else is admitted on it) and verifies after the lapse.
+#[test]
+fn a_skipped_rollback_keeps_the_target_until_the_plans_lapse() {
+    let mut h = LabHarness::new();
+    let mut s = spec(latency_on_vault(), ORACLE);
+    s.rollback = RollbackStrategy::OnDeviation;
+    let id = h.start(s).unwrap();
+    while h.lab.experiments[&id].phase < Phase::Rollback {
+        h.step(id).expect("the run reaches its rollback phase");
+    }
+    let e = &h.lab.experiments[&id];
+    let expires = e
+        .deadline()
+        .unwrap()
+        .plus(chaos_manager::experiment::run::PLAN_GRACE);
+    assert!(e.is_active());
+    assert_eq!(h.lab.occupant(&principal(VAULT)), Some(id));
+    let refused = h.start(spec(latency_on_vault(), ORACLE)).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            LabError::Safety(chaos_manager::safety::SafetyRefusal::TargetBusy { .. })
+        ),
+        "{refused:?}"
+    );
+    h.run(id);
+    let e = &h.lab.experiments[&id];
+    let r = e.report().unwrap();
+    assert_eq!((r.verdict, r.rolled_back), (Verdict::Completed, false));
+    assert!(
+        r.finished_at >= expires,
+        "verified only after the plans lapsed"
+    );
+    assert!(
+        !names(&e.steps.iter().map(|s| s.action.clone()).collect::<Vec<_>>())
+            .contains(&"clear_faults")
+    );
+    assert_eq!(h.lab.occupant(&principal(VAULT)), None);
+}
+
+/// An emergency stop while a skipped rollback's plans lapse clears them at once.
+#[test]
+fn an_abort_while_plans_lapse_clears_them() {
+    let mut h = LabHarness::new();
+    let mut s = spec(latency_on_vault(), ORACLE);
+    s.rollback = RollbackStrategy::Never;
+    let id = h.start(s).unwrap();
+    while h.lab.experiments[&id].phase < Phase::Rollback {
+        h.step(id).expect("the run reaches its rollback phase");
+    }
+    // The lapse wait is in flight.
+    let (_, action) = h.issue(id).expect("the lapse wait");
+    assert!(matches!(action, Action::WaitUntil { .. }), "{action:?}");
+    let ch = commands::emergency_stop(&h.lab, &LabHarness::operator(), "stop".into()).unwrap();
+    h.record(principal(OPERATOR), ch);
+    let actions = h.run(id);
+    assert!(
+        names(&actions).contains(&"clear_faults"),
+        "{:?}",
+        names(&actions)
+    );
+    assert!(h.sim.canister(VAULT).plan.is_empty());
+    let r = h.lab.experiments[&id].report().unwrap();
+    assert_eq!((r.verdict, r.rolled_back), (Verdict::Aborted, true));
+}
+
 #[test]
 fn on_deviation_rolls_back_when_the_steady_state_deviated() {
     let mut h = LabHarness::new();

@@ -24,8 +24,8 @@ use chaos_manager::council::{Agent, MotionId, Vote};
 use chaos_manager::effect::{CallFailure, Effect, Outcome, RejectCode};
 use chaos_manager::experiment::commands::{self, Caller};
 use chaos_manager::experiment::{
-    effect_of, observation_of, run::PLAN_GRACE, Experiment, ExperimentChange, ExperimentId,
-    ExperimentSpec, LabChange, Status, Timer,
+    effect_of, observation_of, Experiment, ExperimentChange, ExperimentId, ExperimentSpec,
+    LabChange, Status, Timer,
 };
 use chaos_manager::fault::{FaultPlan, FaultProfile, HookFault, ProbeReading};
 use chaos_manager::safety::SafetyLimits;
@@ -683,20 +683,13 @@ impl Sim {
             }
         }
         // A run whose strategy skipped the rollback (`never`, or `on_deviation` when nothing
-        // deviated) leaves its hook plan to expire by itself, no later than its deadline and
-        // the grace period.
-        let finished: Vec<(ExperimentId, Status, Option<TimestampNs>)> = lab
+        // deviated) stays active until its hook plans have lapsed: when it finishes, as when
+        // any run finishes, no target it acted on carries a live plan.
+        let finished: Vec<(ExperimentId, Status)> = lab
             .experiments
             .values()
             .filter(|e| e.report().is_some() && !self.exp_checked.contains(&e.id))
-            .map(|e| {
-                let lapse = e
-                    .report()
-                    .filter(|r| !r.rolled_back)
-                    .and_then(|_| e.deadline())
-                    .map(|d| d.plus(PLAN_GRACE));
-                (e.id, e.status(), lapse)
-            })
+            .map(|e| (e.id, e.status()))
             .collect();
         if let Some(halt) = &lab.safety.halt {
             if let Some(e) = lab
@@ -709,7 +702,7 @@ impl Sim {
                 )));
             }
         }
-        for (id, status, lapse) in finished {
+        for (id, status) in finished {
             self.exp_checked.insert(id);
             let halted = self.halted_runs.remove(&id);
             if halted {
@@ -750,14 +743,7 @@ impl Sim {
                 let plan = self
                     .canisters
                     .get(&canister)
-                    .and_then(|c| c.hook_plan().cloned());
-                let lapsing = |p: &FaultPlan| {
-                    if p.plan_id == id.0 {
-                        lapse.is_some_and(|at| p.expires_at <= at)
-                    } else {
-                        self.lapsing_elsewhere(p)
-                    }
-                };
+                    .and_then(|c| c.active_plan(self.now).cloned());
                 // A restore point taken again after an upgrade lost the first one's reply
                 // stays behind (documented; counted as an orphan snapshot by the run).
                 let as_found = now.as_ref().is_some_and(|n| {
@@ -769,7 +755,7 @@ impl Sim {
                             ..n.clone()
                         } == before
                 });
-                if !as_found || plan.as_ref().is_some_and(|p| !lapsing(p)) {
+                if !as_found || plan.is_some() {
                     return Err(self.violation(format!(
                         "{id}{at_stop} ended {status:?} (not flagged) but left {canister} as {now:?} with plan {plan:?}, not as it found it: {before:?}"
                     )));
@@ -795,23 +781,6 @@ impl Sim {
                     .any(|(at, _)| s.started_at <= *at && *at <= end)
             })
             .count()
-    }
-
-    /// A hook plan left by another experiment that is finished, skipped its rollback
-    /// (strategy `never`, or `on_deviation` with nothing deviating) and lets the plan lapse by
-    /// its deadline and the grace period: that run's residue, checked when it finished, not
-    /// something a later run on the same target must give back.
-    fn lapsing_elsewhere(&self, plan: &FaultPlan) -> bool {
-        self.state()
-            .lab
-            .experiments
-            .get(&ExperimentId(plan.plan_id))
-            .is_some_and(|owner| {
-                owner.report().is_some_and(|r| !r.rolled_back)
-                    && owner
-                        .deadline()
-                        .is_some_and(|d| plan.expires_at <= d.plus(PLAN_GRACE))
-            })
     }
 
     /// One activity per target, as the active experiments see it: no two active experiments

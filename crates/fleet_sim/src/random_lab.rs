@@ -29,12 +29,12 @@ use crate::sim::{admin, operator, stranger, Sim};
 use candid::Principal;
 use chaos_manager::council::{Agent, AgentKind, ApproverSet, Rule, Vote};
 use chaos_manager::experiment::{
-    run::PLAN_GRACE, Cause, ExperimentId, ExperimentSpec, Hypothesis, LabError, Phases, ProbeDef,
-    RollbackStrategy, Status, Tolerance,
+    Cause, ExperimentId, ExperimentSpec, Hypothesis, LabError, Phases, ProbeDef, RollbackStrategy,
+    Status, Tolerance,
 };
 use chaos_manager::fault::{
-    Action, ExhaustionMode, FailureMode, FaultError, FaultKind, FaultProfile, FaultSpec,
-    PartitionGroup, Ppm,
+    ExhaustionMode, FailureMode, FaultError, FaultKind, FaultProfile, FaultSpec, PartitionGroup,
+    Ppm,
 };
 use chaos_manager::journal::decode_envelope;
 use chaos_manager::safety::{
@@ -73,9 +73,6 @@ pub struct LabSummary {
     pub scheduled_refused: u64,
     /// Due runs recorded as refused because an emergency stop was in force.
     pub scheduled_halted: u64,
-    /// Runs admitted on a target that still carried the unexpired hook plan of an earlier,
-    /// finished run that skipped its rollback (the core's admission does not see such plans).
-    pub admitted_over_lapsing_plan: u64,
 }
 
 /// The lab's world: targets experiments may name, the protected one, the council.
@@ -812,7 +809,6 @@ pub(crate) fn tally(
             s.scheduled_restored += (e.status() != Status::Failed) as u64;
         }
     }
-    s.admitted_over_lapsing_plan = admitted_over_lapsing_plans(sim);
     if let Some(live) = lab.safety.schedules.values().find(|x| x.next_at.is_some()) {
         return Err(sim.violation(format!(
             "{} is still live (next run at {:?}) after the run went idle: its timer is not armed",
@@ -820,43 +816,6 @@ pub(crate) fn tally(
         )));
     }
     check_schedule_log(sim, s)
-}
-
-/// Runs that started on a target where an earlier, finished run without a rollback had set a
-/// hook plan that had not expired yet (its deadline and the grace period). An upper bound: a
-/// run in between may have replaced and cleared that plan.
-fn admitted_over_lapsing_plans(sim: &Sim) -> u64 {
-    let lab = &sim.state().lab;
-    let leftovers: Vec<(TimestampNs, TimestampNs, Principal)> = lab
-        .experiments
-        .values()
-        .filter_map(|y| {
-            let r = y.report().filter(|r| !r.rolled_back)?;
-            let expiry = y.deadline()?.plus(PLAN_GRACE);
-            Some((r.finished_at, expiry, y))
-        })
-        .flat_map(|(from, to, y)| {
-            y.steps
-                .iter()
-                .filter_map(move |st| match (&st.action, &st.observation) {
-                    (Action::SetFaultPlan { canister, .. }, Some(o)) if !o.is_failure() => {
-                        Some((from, to, *canister))
-                    }
-                    _ => None,
-                })
-        })
-        .collect();
-    lab.experiments
-        .values()
-        .filter(|x| {
-            let (Some(at), Some(plan)) = (x.started_at, &x.plan) else {
-                return false;
-            };
-            leftovers.iter().any(|(from, to, c)| {
-                *from <= at && at < *to && (plan.acted_on.contains(c) || plan.affected.contains(c))
-            })
-        })
-        .count() as u64
 }
 
 /// Reads the whole log in order: every schedule firing under an emergency stop is recorded as

@@ -71,8 +71,12 @@ fn main() -> ExitCode {
         total.refused_starts
     );
     println!(
-        "stormy runs: {stormy}; faults injected: {}; upgrades: {} ({} replies lost); events: {}",
-        total.faults_injected, total.reopens, total.lost_replies, total.events
+        "stormy runs: {stormy}; faults injected: {} ({} SysUnknown after acting); upgrades: {} ({} replies lost); events: {}",
+        total.faults_injected,
+        total.unknown_but_acted,
+        total.reopens,
+        total.lost_replies,
+        total.events
     );
     println!(
         "snapshot hygiene: {} orphan snapshots, {} stale restore points",
@@ -97,7 +101,7 @@ fn main() -> ExitCode {
         lab.resumes
     );
     println!(
-        "schedules: {} once, {} on an interval, {} refused, {} cancelled; due runs: {} started ({} restored), {} refused by the limits, {} refused under an emergency stop; {} runs admitted on a target still under an earlier run's lapsing hook plan",
+        "schedules: {} once, {} on an interval, {} refused, {} cancelled; due runs: {} started ({} restored), {} refused by the limits, {} refused under an emergency stop",
         lab.schedules_once,
         lab.schedules_interval,
         lab.schedules_refused,
@@ -105,8 +109,7 @@ fn main() -> ExitCode {
         lab.scheduled_runs,
         lab.scheduled_restored,
         lab.scheduled_refused,
-        lab.scheduled_halted,
-        lab.admitted_over_lapsing_plan
+        lab.scheduled_halted
     );
     for (seed, what) in &failed {
         println!(
@@ -137,6 +140,7 @@ fn add(t: &mut RunSummary, s: &RunSummary) {
     t.reopens += s.reopens;
     t.lost_replies += s.lost_replies;
     t.faults_injected += s.faults_injected;
+    t.unknown_but_acted += s.unknown_but_acted;
     t.events += s.events;
     t.orphan_snapshots += s.orphan_snapshots;
     t.stale_restore_points += s.stale_restore_points;
@@ -160,7 +164,6 @@ fn add(t: &mut RunSummary, s: &RunSummary) {
     t.lab.scheduled_restored += s.lab.scheduled_restored;
     t.lab.scheduled_refused += s.lab.scheduled_refused;
     t.lab.scheduled_halted += s.lab.scheduled_halted;
-    t.lab.admitted_over_lapsing_plan += s.lab.admitted_over_lapsing_plan;
 }
 
 fn parse(args: Vec<String>) -> Result<Args, String> {

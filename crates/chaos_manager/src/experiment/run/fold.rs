@@ -125,11 +125,7 @@ impl Experiment {
                 }
                 // The read that says whether the target was given back is retried like a
                 // rollback step: one lost reply must not flag a restored target.
-                _ if self.phase == Phase::Verify => {
-                    if self.schedule_retry(at).is_ok() {
-                        return false;
-                    }
-                }
+                _ if self.phase == Phase::Verify => return self.schedule_retry(at).is_err(),
                 _ => {}
             },
             Planned::Probe(i) => self.fold_check(*i, obs, at),
@@ -316,10 +312,22 @@ impl Experiment {
             Vec::new()
         };
         self.rolled_back = !steps.is_empty();
-        self.set_queue(steps.into_iter().map(Planned::Fault).collect());
+        let mut queue: Vec<Planned> = steps.into_iter().map(Planned::Fault).collect();
+        if !run && !self.owed.is_empty() {
+            // A skipped rollback leaves hook plans that clear themselves at their expiry: until
+            // then the fault is live, so the run keeps its targets (nothing else is admitted on
+            // them) and verifies once the plans have lapsed. An abort meanwhile clears them.
+            queue.push(Planned::Wait(self.resolve_ctx().plan_expires_at));
+        }
+        self.set_queue(queue);
         if self.queue.is_empty() {
             self.enter_verify();
         }
+    }
+
+    /// Waiting for the hook plans of a skipped rollback to lapse.
+    fn lapsing(&self) -> bool {
+        self.phase == Phase::Rollback && !self.rolled_back && !self.owed.is_empty()
     }
 
     fn enter_verify(&mut self) {
@@ -335,9 +343,9 @@ impl Experiment {
         self.set_queue(queue);
     }
 
-    /// Folds an abort. A wait of the observe phase in flight is cut short (the shell's later
-    /// completion of it is refused as a step mismatch and dropped); any other step in flight
-    /// completes first, then the rollback runs.
+    /// Folds an abort. A wait of the observe phase, or for a skipped rollback's plans to lapse,
+    /// in flight is cut short (the shell's later completion of it is refused as a step mismatch
+    /// and dropped); any other step in flight completes first, then the rollback runs.
     pub fn on_abort(&mut self, reason: AbortReason, at: TimestampNs) {
         if self.abort.is_some() || !self.is_active() {
             return;
@@ -346,8 +354,9 @@ impl Experiment {
         if !self.owes_abort_rollback() {
             return;
         }
+        let cut_short = self.phase == Phase::Observe || self.lapsing();
         if let Some(last) = self.steps.last_mut().filter(|s| s.observation.is_none()) {
-            if !matches!(last.action, Action::WaitUntil { .. }) || self.phase != Phase::Observe {
+            if !matches!(last.action, Action::WaitUntil { .. }) || !cut_short {
                 return;
             }
             last.finished_at = Some(at);
@@ -357,11 +366,10 @@ impl Experiment {
     }
 
     /// An abort always rolls back: before the rollback phase, or after a rollback the strategy
-    /// skipped while something is still owed.
+    /// skipped while something is still owed (while its plans lapse, or once they have).
     fn owes_abort_rollback(&self) -> bool {
         self.abort.is_some()
-            && (self.phase < Phase::Rollback
-                || (self.phase == Phase::Verify && !self.rolled_back && !self.owed.is_empty()))
+            && (self.phase < Phase::Rollback || (!self.rolled_back && !self.owed.is_empty()))
     }
 
     /// A restore point whose load was given up stays on the target (a person restores from
