@@ -17,12 +17,11 @@
 //! (`call_on_cleanup`) cancels the task and the drop runs, so the step is performed again. A
 //! trap in the timer's first message (before any call) rolls back everything of that message,
 //! the guard's start included: a watchdog performs a step still marked [`STALE_AFTER`] past
-//! the time it was due again (a `stop_canister` that did start waits as long as the target
-//! holds it, and is left alone). Stale completions are refused by the core's step check
-//! (`complete_step`).
+//! the time it was due again (every call a step makes is bounded-wait, `stop_canister`
+//! included, or answered by the management canister without waiting on the target). Stale
+//! completions are refused by the core's step check (`complete_step`).
 
 use crate::storage;
-use chaos_manager::effect::Effect;
 use chaos_manager::experiment::commands;
 use chaos_manager::experiment::{
     effect_of, observation_of, ExperimentChange, ExperimentId, LabChange, Timer,
@@ -35,9 +34,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-/// A step marked in [`PERFORMING`] this long after it was due, and not a started
-/// `stop_canister`, is performed again: longer than every bounded-wait timeout (60 s for hooks,
-/// 120 s for chaos_probe, 300 s by default) with rounds to spare.
+/// A step marked in [`PERFORMING`] this long after it was due is performed again: longer than
+/// every bounded-wait timeout (60 s for hooks, 120 s for chaos_probe, 300 s by default, the
+/// rollback's management calls included) with rounds to spare.
 pub const STALE_AFTER: Duration = Duration::from_secs(600);
 
 /// A step this code version is performing.
@@ -50,17 +49,12 @@ struct Slot {
     due_at: u64,
     /// The timer's future ran (set in its first message: a trap there rolls it back).
     started: bool,
-    /// A `stop_canister`: it waits for the target's open call contexts, without bound.
-    unbounded: bool,
 }
 
 impl Slot {
-    /// When the mark is stale; never for a started `stop_canister`.
-    fn stale_at(&self) -> Option<u64> {
-        if self.started && self.unbounded {
-            return None;
-        }
-        Some(self.due_at.saturating_add(STALE_AFTER.as_nanos() as u64))
+    /// When the mark is stale.
+    fn stale_at(&self) -> u64 {
+        self.due_at.saturating_add(STALE_AFTER.as_nanos() as u64)
     }
 }
 
@@ -69,9 +63,7 @@ impl Slot {
 /// performing, or one it marked as performed whose mark is stale.
 fn needs_work(in_flight: Option<u32>, slot: Option<&Slot>, now: u64) -> bool {
     match (in_flight, slot) {
-        (Some(step), Some(slot)) if slot.step == step => {
-            slot.stale_at().is_some_and(|at| now >= at)
-        }
+        (Some(step), Some(slot)) if slot.step == step => now >= slot.stale_at(),
         _ => true,
     }
 }
@@ -293,7 +285,7 @@ fn advance_all() {
 /// is armed for that time or earlier and still to come.
 fn arm_watchdog() {
     let now = now().0;
-    let Some(at) = PERFORMING.with(|p| p.borrow().values().filter_map(Slot::stale_at).min()) else {
+    let Some(at) = PERFORMING.with(|p| p.borrow().values().map(Slot::stale_at).min()) else {
         return;
     };
     if WATCHDOG_AT.get().is_some_and(|w| w > now && w <= at) {
@@ -339,7 +331,6 @@ fn perform_later(id: ExperimentId, step: u32, action: Action) {
         token,
         due_at,
         started: false,
-        unbounded: matches!(effect, Effect::StopCanister { .. }),
     };
     PERFORMING.with(|p| p.borrow_mut().insert(id, slot));
     ic_cdk_timers::set_timer(Duration::from_nanos(due_at - now), async move {
@@ -387,50 +378,51 @@ mod tests {
 
     const MIN: u64 = 60_000_000_000;
 
-    fn slot(step: u32, due_at: u64, started: bool, unbounded: bool) -> Slot {
+    fn slot(step: u32, due_at: u64, started: bool) -> Slot {
         Slot {
             step,
             token: 1,
             due_at,
             started,
-            unbounded,
         }
     }
 
     #[test]
     fn a_step_marked_as_performed_is_left_alone_until_its_mark_is_stale() {
-        let s = slot(4, 100 * MIN, true, false);
+        let s = slot(4, 100 * MIN, true);
         assert!(!needs_work(Some(4), Some(&s), 100 * MIN));
         assert!(!needs_work(Some(4), Some(&s), 109 * MIN));
         // Ten minutes after it was due and still marked: its future died without cleanup.
         assert!(needs_work(Some(4), Some(&s), 110 * MIN));
         // A timer whose first message trapped (its start rolled back) likewise.
-        let s = slot(4, 100 * MIN, false, false);
+        let s = slot(4, 100 * MIN, false);
         assert!(needs_work(Some(4), Some(&s), 111 * MIN));
     }
 
     #[test]
     fn a_wait_is_stale_only_after_its_end() {
         // A wait until minute 300, armed at minute 100.
-        let s = slot(2, 300 * MIN, false, false);
+        let s = slot(2, 300 * MIN, false);
         assert!(!needs_work(Some(2), Some(&s), 200 * MIN));
         assert!(!needs_work(Some(2), Some(&s), 305 * MIN));
         assert!(needs_work(Some(2), Some(&s), 310 * MIN));
     }
 
     #[test]
-    fn a_started_stop_canister_may_wait_without_bound() {
-        let s = slot(3, 100 * MIN, true, true);
-        assert_eq!(s.stale_at(), None);
-        assert!(!needs_work(Some(3), Some(&s), 10_000 * MIN));
-        // One whose timer never ran is performed again.
-        let s = slot(3, 100 * MIN, false, true);
+    fn a_started_call_is_left_alone_until_every_bounded_wait_has_ended() {
+        // A stop_canister (bounded-wait, 300 s) started at minute 100.
+        let s = slot(3, 100 * MIN, true);
+        assert!(!needs_work(Some(3), Some(&s), 105 * MIN));
+        assert!(!needs_work(Some(3), Some(&s), 109 * MIN));
+        assert!(needs_work(Some(3), Some(&s), 110 * MIN));
+        // One whose timer never ran is performed again at the same time.
+        let s = slot(3, 100 * MIN, false);
         assert!(needs_work(Some(3), Some(&s), 110 * MIN));
     }
 
     #[test]
     fn other_steps_and_unmarked_experiments_are_worked_on() {
-        let s = slot(4, 100 * MIN, true, false);
+        let s = slot(4, 100 * MIN, true);
         // The core moved on to step 5: issue or perform it.
         assert!(needs_work(Some(5), Some(&s), 100 * MIN));
         // Not marked (after an upgrade, or the guard removed the mark after a trap).
@@ -443,7 +435,7 @@ mod tests {
     #[test]
     fn the_guard_removes_only_its_own_mark() {
         let id = ExperimentId(7);
-        PERFORMING.with(|p| p.borrow_mut().insert(id, slot(1, 0, false, false)));
+        PERFORMING.with(|p| p.borrow_mut().insert(id, slot(1, 0, false)));
         {
             let _guard = Performing::start(id, 1);
             assert!(PERFORMING.with(|p| p.borrow()[&id].started));
@@ -452,7 +444,7 @@ mod tests {
         // A later performance (token 2) of the same step survives the old one's guard.
         let later = Slot {
             token: 2,
-            ..slot(1, 0, false, false)
+            ..slot(1, 0, false)
         };
         PERFORMING.with(|p| p.borrow_mut().insert(id, later));
         drop(Performing { id, token: 1 });
@@ -465,7 +457,7 @@ mod tests {
         // What ic-cdk's cleanup does after a trap that followed the call: the task's future is
         // dropped at its await point, the guard with it.
         let id = ExperimentId(8);
-        PERFORMING.with(|p| p.borrow_mut().insert(id, slot(1, 0, false, false)));
+        PERFORMING.with(|p| p.borrow_mut().insert(id, slot(1, 0, false)));
         let future = async move {
             let _guard = Performing::start(id, 1);
             std::future::pending::<()>().await;
