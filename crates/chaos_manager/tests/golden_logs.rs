@@ -145,6 +145,23 @@ fn logs_of_the_previous_release_replay_to_the_same_state() {
                 diff.join("\n")
             );
         }
+        // The recorded report is a copy; the fold must reach it again from the steps: a
+        // step folded at the wrong place (new rules applied to an old run) shows here.
+        for e in journal.state().lab.experiments.values() {
+            if let Some(r) = e.report() {
+                assert_eq!(
+                    e.compute_report(r.finished_at),
+                    *r,
+                    "seed {seed}: {} folds to another report than the one recorded",
+                    e.id
+                );
+                assert_eq!(
+                    e.fold, 0,
+                    "seed {seed}: {} was recorded by fold rules 0",
+                    e.id
+                );
+            }
+        }
         journal
             .self_check()
             .unwrap_or_else(|e| panic!("seed {seed}: self_check: {e}"));

@@ -66,6 +66,7 @@ impl<'a> Batch<'a> {
                     id,
                     plan: RunPlan::new(&spec.fault, &radius, self.fleet),
                     limits: self.lab.safety.limits.run_limits(),
+                    fold: super::run::FOLD_VERSION,
                 }));
             }
             Err(reason) => self.changes.push(ex(ExperimentChange::Cancelled {

@@ -50,6 +50,12 @@ pub enum ExperimentChange {
         plan: RunPlan,
         #[n(2)]
         limits: RunLimits,
+        /// The rules the run is folded by ([`crate::experiment::run::FOLD_VERSION`] when it
+        /// started; 0 in logs written before the field existed), so a run replays after an
+        /// upgrade exactly as it was recorded.
+        #[n(3)]
+        #[cbor(default)]
+        fold: u8,
     },
     /// Journaled before the shell performs `action`.
     #[n(3)]
@@ -171,9 +177,9 @@ impl Lab {
         match change {
             ExperimentChange::Created { .. } => {}
             ExperimentChange::Submitted { motion, .. } => e.on_submitted(motion.is_some()),
-            ExperimentChange::Started { plan, limits, .. } => {
-                e.on_started(plan.clone(), limits.clone(), at)
-            }
+            ExperimentChange::Started {
+                plan, limits, fold, ..
+            } => e.on_started(plan.clone(), limits.clone(), *fold, at),
             ExperimentChange::StepStarted {
                 step,
                 action,

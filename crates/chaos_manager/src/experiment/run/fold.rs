@@ -21,7 +21,8 @@ impl Experiment {
         self.stage = Stage::Cancelled { reason, cause, at };
     }
 
-    pub fn on_started(&mut self, plan: RunPlan, limits: RunLimits, at: TimestampNs) {
+    pub fn on_started(&mut self, plan: RunPlan, limits: RunLimits, fold: u8, at: TimestampNs) {
+        self.fold = fold;
         self.findings = FaultFindings::new(&plan.watches);
         self.stage = Stage::Active;
         self.started_at = Some(at);
@@ -124,8 +125,17 @@ impl Experiment {
                     });
                 }
                 // The read that says whether the target was given back is retried like a
-                // rollback step: one lost reply must not flag a restored target.
-                _ if self.phase == Phase::Verify => return self.schedule_retry(at).is_err(),
+                // rollback step: one lost reply must not flag a restored target; one given up
+                // flags the run (nobody saw the target restored).
+                _ if self.phase == Phase::Verify && self.fold >= 1 => {
+                    if self.schedule_retry(at).is_ok() {
+                        return false;
+                    }
+                    self.rollback_failures.push(format!(
+                        "read_status of {c} after the rollback: {} (given up)",
+                        obs.failure_text().unwrap_or_default()
+                    ));
+                }
                 _ => {}
             },
             Planned::Probe(i) => self.fold_check(*i, obs, at),
@@ -307,17 +317,22 @@ impl Experiment {
                 RollbackStrategy::Never => false,
             };
         let steps = if run {
-            self.owed.rollback_steps()
+            let mut steps = self.owed.rollback_steps();
+            if self.fold < 1 {
+                steps.retain(|s| !matches!(s, FaultStep::DeleteRestorePoint { .. }));
+            }
+            steps
         } else {
             Vec::new()
         };
         self.rolled_back = !steps.is_empty();
         let mut queue: Vec<Planned> = steps.into_iter().map(Planned::Fault).collect();
-        if !run && !self.owed.is_empty() {
+        if !run && !self.owed.is_empty() && self.fold >= 1 {
             // A skipped rollback leaves hook plans that clear themselves at their expiry: until
             // then the fault is live, so the run keeps its targets (nothing else is admitted on
             // them) and verifies once the plans have lapsed. An abort meanwhile clears them.
-            queue.push(Planned::Wait(self.resolve_ctx().plan_expires_at));
+            let lapsed = self.resolve_ctx().plan_expires_at.plus(super::LAPSE_MARGIN);
+            queue.push(Planned::Wait(lapsed));
         }
         self.set_queue(queue);
         if self.queue.is_empty() {
