@@ -233,10 +233,8 @@ async fn delete_snapshot(canister: Principal, snapshot: &SnapshotId) -> Outcome 
         Outcome::Done => return Outcome::Done,
         refused => refused,
     };
-    match evidence::list_snapshots(canister).await {
-        Ok(list) if !list.iter().any(|s| &s.id == snapshot) => Outcome::Done,
-        _ => refused,
-    }
+    let listed = evidence::list_snapshots(canister).await.ok();
+    chaos_manager::effect::refused_delete(refused, listed.as_deref(), snapshot)
 }
 
 fn chaos_probe() -> Option<Principal> {

@@ -132,8 +132,9 @@ pub enum Effect {
         #[n(1)]
         methods: Vec<String>,
     },
-    /// `delete_canister_snapshot`; answers [`Outcome::Done`]. Deleting a snapshot that is
-    /// already gone is rejected by the IC: the core treats the step's failure like any other.
+    /// `delete_canister_snapshot`; answers [`Outcome::Done`]. The IC rejects a delete of a
+    /// snapshot already gone (say by an attempt whose reply was lost): both shells then read
+    /// the snapshot list and answer by [`refused_delete`].
     #[n(17)]
     DeleteSnapshot {
         #[cbor(n(0), with = "crate::cbor::principal")]
@@ -198,6 +199,20 @@ pub struct SnapshotInfo {
     pub id: SnapshotId,
     #[n(1)]
     pub taken_at: TimestampNs,
+}
+
+/// What a refused `delete_canister_snapshot` of `snapshot` amounts to, given the target's
+/// snapshot list read after the refusal (`None`: unreadable): done when the snapshot is gone,
+/// else the refusal. Deleting is idempotent this way in both shells.
+pub fn refused_delete(
+    refused: Outcome,
+    listed: Option<&[SnapshotInfo]>,
+    snapshot: &SnapshotId,
+) -> Outcome {
+    match listed {
+        Some(list) if !list.iter().any(|s| &s.id == snapshot) => Outcome::Done,
+        _ => refused,
+    }
 }
 
 /// The most snapshots the IC keeps per canister.
@@ -316,5 +331,33 @@ impl Outcome {
 
     pub fn is_failure(&self) -> bool {
         matches!(self, Outcome::Failed { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_delete_is_done_only_when_the_list_shows_the_snapshot_gone() {
+        let gone = SnapshotId(vec![1]);
+        let other = SnapshotInfo {
+            id: SnapshotId(vec![2]),
+            taken_at: TimestampNs(0),
+        };
+        let refused = Outcome::failed(RejectCode::DestinationInvalid, "no such snapshot");
+        let still = SnapshotInfo {
+            id: gone.clone(),
+            taken_at: TimestampNs(0),
+        };
+        assert_eq!(
+            refused_delete(refused.clone(), Some(&[other.clone()]), &gone),
+            Outcome::Done
+        );
+        assert_eq!(
+            refused_delete(refused.clone(), Some(&[other, still]), &gone),
+            refused
+        );
+        assert_eq!(refused_delete(refused.clone(), None, &gone), refused);
     }
 }

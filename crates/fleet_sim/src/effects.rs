@@ -4,7 +4,7 @@
 
 use crate::canister::SimCanister;
 use candid::Principal;
-use chaos_manager::effect::{CallFailure, Effect, Outcome, RejectCode, SnapshotInfo};
+use chaos_manager::effect::{self, CallFailure, Effect, Outcome, RejectCode, SnapshotInfo};
 use chaos_manager::hardening::Evidence;
 use chaos_manager::TimestampNs;
 
@@ -51,10 +51,15 @@ pub fn perform(
         // already gone (an earlier attempt whose reply was lost) counts as deleted.
         Effect::DeleteSnapshot { snapshot, .. } => match c.delete_snapshot(suite, snapshot) {
             Ok(()) => Ok(Outcome::Done),
-            Err(e) => match c.list_snapshots(suite) {
-                Ok(list) if !list.iter().any(|(id, _)| id == snapshot) => Ok(Outcome::Done),
-                _ => Err(e),
-            },
+            Err(failure) => {
+                let listed: Option<Vec<SnapshotInfo>> = c.list_snapshots(suite).ok().map(|l| {
+                    l.into_iter()
+                        .map(|(id, taken_at)| SnapshotInfo { id, taken_at })
+                        .collect()
+                });
+                let refused = Outcome::Failed { failure };
+                Ok(effect::refused_delete(refused, listed.as_deref(), snapshot))
+            }
         },
         Effect::Probe { method, .. } => c.probe(method).map(|probe| Outcome::Probed { probe }),
         Effect::WaitUntil { .. } => Ok(Outcome::Done),
