@@ -351,7 +351,7 @@ mod tests {
             taken_at: TimestampNs(0),
         };
         assert_eq!(
-            refused_delete(refused.clone(), Some(&[other.clone()]), &gone),
+            refused_delete(refused.clone(), Some(std::slice::from_ref(&other)), &gone),
             Outcome::Done
         );
         assert_eq!(
