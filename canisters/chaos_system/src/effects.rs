@@ -26,6 +26,9 @@ use chaos_manager::hardening::{SettingsChange, Visibility};
 use chaos_manager::{SnapshotId, TimestampNs};
 use ic_cdk::call::{Call, CallFailed, RejectCode as IcRejectCode};
 use ic_cdk_management_canister as mgmt;
+// The full argument types (ic-cdk-management-canister exports reduced ones for its own
+// unbounded-wait wrappers).
+use ic_management_canister_types as types;
 
 /// Seconds a probe may take before the system gives up on it (answer: SysUnknown).
 const PROBE_TIMEOUT_SECS: u32 = 60;
@@ -143,7 +146,7 @@ async fn perform_uncapped(effect: &Effect) -> Outcome {
         Effect::LoadSnapshot { canister, snapshot } => {
             mgmt_bounded(
                 "load_canister_snapshot",
-                LoadSnapshotArgs {
+                types::LoadCanisterSnapshotArgs {
                     canister_id: *canister,
                     snapshot_id: snapshot.0.clone(),
                     sender_canister_version: Some(ic_cdk::api::canister_version()),
@@ -160,7 +163,7 @@ async fn perform_uncapped(effect: &Effect) -> Outcome {
         Effect::UpdateSettings { canister, change } => {
             mgmt_bounded(
                 "update_settings",
-                UpdateSettingsArgs {
+                types::UpdateSettingsArgs {
                     canister_id: *canister,
                     settings: settings_of(change),
                     sender_canister_version: Some(ic_cdk::api::canister_version()),
@@ -191,24 +194,6 @@ async fn perform_uncapped(effect: &Effect) -> Outcome {
             None => lab_calls::no_probe(),
         },
     }
-}
-
-/// The full `update_settings` argument (ic-cdk-management-canister exports only a reduced
-/// one for its unbounded-wait wrapper).
-#[derive(CandidType)]
-struct UpdateSettingsArgs {
-    canister_id: Principal,
-    settings: mgmt::CanisterSettings,
-    sender_canister_version: Option<u64>,
-}
-
-/// The full `load_canister_snapshot` argument (likewise).
-#[derive(CandidType)]
-struct LoadSnapshotArgs {
-    canister_id: Principal,
-    /// `blob` on the wire (Candid's `blob` is `vec nat8`).
-    snapshot_id: Vec<u8>,
-    sender_canister_version: Option<u64>,
 }
 
 /// A bounded-wait management call whose reply carries nothing (`()`).
