@@ -384,10 +384,8 @@ fn no_corruption_without_a_restore_point_and_the_stopped_target_is_restarted() {
     assert_fleet_restored(&h);
 }
 
-#[test]
-fn a_security_breach_records_every_privileged_method_that_accepts_a_stranger() {
-    let mut h = LabHarness::new();
-    h.sim.accepting.insert("set_owner".into());
+/// A one-shot access probe of the vault's declared privileged methods.
+fn one_shot_breach() -> chaos_manager::experiment::ExperimentSpec {
     let mut s = spec(
         FaultSpec::SecurityBreach {
             target: principal(VAULT),
@@ -396,7 +394,14 @@ fn a_security_breach_records_every_privileged_method_that_accepts_a_stranger() {
         VAULT,
     );
     s.duration = DurationNs(0);
-    let id = h.start(s).unwrap();
+    s
+}
+
+#[test]
+fn a_security_breach_records_every_privileged_method_that_accepts_a_stranger() {
+    let mut h = LabHarness::new();
+    h.sim.accepting.insert("set_owner".into());
+    let id = h.start(one_shot_breach()).unwrap();
     let actions = h.run(id);
     assert_eq!(count(&actions, "access_probe"), 1);
     assert_eq!(count(&actions, "wait"), 0, "a one-shot probe has no window");
@@ -418,15 +423,7 @@ fn an_inconclusive_method_keeps_the_others_findings_and_counts_neither_way() {
     let mut h = LabHarness::new();
     h.sim.accepting.insert("set_owner".into());
     h.sim.inconclusive.insert("admin_withdraw".into());
-    let mut s = spec(
-        FaultSpec::SecurityBreach {
-            target: principal(VAULT),
-            methods: vec![],
-        },
-        VAULT,
-    );
-    s.duration = DurationNs(0);
-    let id = h.start(s).unwrap();
+    let id = h.start(one_shot_breach()).unwrap();
     h.run(id);
     let r = report(&h, id);
     assert_eq!(r.findings.accepted_methods, vec!["set_owner".to_string()]);

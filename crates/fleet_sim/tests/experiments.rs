@@ -588,6 +588,21 @@ fn experiment_data_corruption() {
     self_check(&mut w.sim);
 }
 
+/// A light corruption of `vault`, its own invariant check as the steady state.
+fn corruption(vault: Principal) -> ExperimentSpec {
+    let fault = FaultSpec::DataCorruption {
+        target: vault,
+        intensity: 100,
+    };
+    let probes = vec![probe(
+        "vault-invariants",
+        vault,
+        INVARIANT_METHOD,
+        Tolerance::InvariantHolds,
+    )];
+    spec(fault, probes)
+}
+
 /// A data corruption gives its restore point back: one vault takes any number of them in a row
 /// (a canister holds at most 10 snapshots; without the delete the 11th run would fail).
 #[test]
@@ -596,19 +611,9 @@ fn data_corruption_runs_again_and_again_without_filling_the_snapshot_slots() {
     let vault = w.vault;
     let held = w.sim.canister(vault).unwrap().snapshots().len();
     for run in 0..11 {
-        let fault = FaultSpec::DataCorruption {
-            target: vault,
-            intensity: 100,
-        };
-        let probes = vec![probe(
-            "vault-invariants",
-            vault,
-            INVARIANT_METHOD,
-            Tolerance::InvariantHolds,
-        )];
         let id = w
             .sim
-            .start_experiment(operator(), spec(fault, probes))
+            .start_experiment(operator(), corruption(vault))
             .unwrap_or_else(|e| panic!("run {run}: {e:?}"));
         w.sim.run_until_idle();
         let r = finished(&w.sim, id);
@@ -625,19 +630,9 @@ fn data_corruption_runs_again_and_again_without_filling_the_snapshot_slots() {
 fn a_restore_point_whose_load_was_given_up_is_kept_for_a_person() {
     let mut w = patient_world(SEED);
     let vault = w.vault;
-    let fault = FaultSpec::DataCorruption {
-        target: vault,
-        intensity: 100,
-    };
-    let probes = vec![probe(
-        "vault-invariants",
-        vault,
-        INVARIANT_METHOD,
-        Tolerance::InvariantHolds,
-    )];
     let id = w
         .sim
-        .start_experiment(operator(), spec(fault, probes))
+        .start_experiment(operator(), corruption(vault))
         .unwrap();
     run_until(&mut w.sim, "the corruption", |s| {
         s.canister(vault).unwrap().hook_plan().is_some()
