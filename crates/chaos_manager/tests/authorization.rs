@@ -21,8 +21,8 @@ use chaos_manager::council::{Agent, AgentKind, CouncilError, MotionId, Subject, 
 use chaos_manager::experiment::commands::{self, Caller};
 use chaos_manager::experiment::fixtures::*;
 use chaos_manager::experiment::{ExperimentId, ExperimentSpec, LabChange, LabError, Status};
-use chaos_manager::fault::{FailureMode, FaultSpec, Ppm};
-use chaos_manager::safety::{SafetyLimits, ScheduleId};
+use chaos_manager::fault::{FailureMode, FaultSpec};
+use chaos_manager::safety::ScheduleId;
 use chaos_manager::state::EventMeta;
 use chaos_manager::{CoreError, DurationNs, Role};
 use ic_principal::Principal;
@@ -38,22 +38,6 @@ struct World {
     motion: MotionId,
     schedule: ScheduleId,
     halted: chaos_manager::experiment::Lab,
-}
-
-fn latency(n: u8) -> FaultSpec {
-    FaultSpec::LatencyInjection {
-        target: principal(n),
-        methods: vec![],
-        rounds: 3,
-        probability: Ppm::ALWAYS,
-    }
-}
-
-fn lab_limits() -> SafetyLimits {
-    SafetyLimits {
-        max_target_share_pct: 50,
-        ..Default::default()
-    }
 }
 
 fn world() -> World {
@@ -120,7 +104,7 @@ type Command = fn(&World, &Caller) -> Result<Vec<LabChange>, LabError>;
 fn commands_table() -> Vec<(&'static str, Role, Command)> {
     vec![
         ("set_safety_limits", Role::Admin, |w, c| {
-            commands::set_limits(&w.h.lab, c, lab_limits())
+            commands::set_limits(&w.h.lab, c, limits())
         }),
         ("register_agent", Role::Admin, |w, c| {
             let agent = Agent {

@@ -7,16 +7,9 @@ use chaos_manager::experiment::fixtures::*;
 use chaos_manager::experiment::{
     commands, AbortReason, Cause, ExperimentId, LabError, Phase, Status, Verdict,
 };
-use chaos_manager::fault::{Action, ExhaustionMode, FailureMode, FaultSpec, Ppm};
+use chaos_manager::fault::{Action, ExhaustionMode, FaultSpec, Ppm};
 use chaos_manager::safety::SafetyRefusal;
 use chaos_manager::DurationNs;
-
-fn stop(n: u8) -> FaultSpec {
-    FaultSpec::ServiceFailure {
-        target: principal(n),
-        mode: FailureMode::Stop,
-    }
-}
 
 fn press(h: &mut LabHarness, reason: &str) {
     let op = LabHarness::operator();

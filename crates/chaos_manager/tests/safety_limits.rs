@@ -5,32 +5,9 @@ use chaos_manager::experiment::fixtures::*;
 use chaos_manager::experiment::{
     commands, Cause, ExperimentChange, ExperimentId, LabChange, LabError, Status, Timer, Tolerance,
 };
-use chaos_manager::fault::{FailureMode, FaultError, FaultSpec, Occupant, Ppm};
+use chaos_manager::fault::{FaultError, Occupant};
 use chaos_manager::safety::*;
 use chaos_manager::{DrillId, DurationNs, TimestampNs};
-
-fn stop(n: u8) -> FaultSpec {
-    FaultSpec::ServiceFailure {
-        target: principal(n),
-        mode: FailureMode::Stop,
-    }
-}
-
-fn latency(n: u8) -> FaultSpec {
-    FaultSpec::LatencyInjection {
-        target: principal(n),
-        methods: vec![],
-        rounds: 3,
-        probability: Ppm::ALWAYS,
-    }
-}
-
-fn limits() -> SafetyLimits {
-    SafetyLimits {
-        max_target_share_pct: 50,
-        ..Default::default()
-    }
-}
 
 fn refusal(r: Result<ExperimentId, LabError>) -> SafetyRefusal {
     match r {

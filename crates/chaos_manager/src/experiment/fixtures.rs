@@ -10,8 +10,8 @@ use crate::auth::Role;
 use crate::council::{Agent, AgentKind};
 use crate::effect::RejectCode;
 use crate::fault::{
-    freezes, Action, FaultKind, FaultProfile, FaultSpec, FleetSnapshot, HookFault, Observation,
-    ProbeReading, TargetStatus, TargetView,
+    freezes, Action, FailureMode, FaultKind, FaultProfile, FaultSpec, FleetSnapshot, HookFault,
+    Observation, Ppm, ProbeReading, TargetStatus, TargetView,
 };
 use crate::hardening::{Cycles, RunStatus};
 use crate::ids::{DurationNs, SnapshotId, TimestampNs};
@@ -119,6 +119,32 @@ pub fn probe(name: &str, n: u8, tolerance: Tolerance) -> ProbeDef {
         method: "health".into(),
         tolerance,
         phases: Phases::ALL,
+    }
+}
+
+/// `stop_canister` on `n` (rollback: start it).
+pub fn stop(n: u8) -> FaultSpec {
+    FaultSpec::ServiceFailure {
+        target: principal(n),
+        mode: FailureMode::Stop,
+    }
+}
+
+/// Every guarded call of `n` delayed 3 rounds.
+pub fn latency(n: u8) -> FaultSpec {
+    FaultSpec::LatencyInjection {
+        target: principal(n),
+        methods: vec![],
+        rounds: 3,
+        probability: Ppm::ALWAYS,
+    }
+}
+
+/// The default limits, with up to half of the fixture fleet in one experiment.
+pub fn limits() -> SafetyLimits {
+    SafetyLimits {
+        max_target_share_pct: 50,
+        ..Default::default()
     }
 }
 
